@@ -1,0 +1,47 @@
+"""The ``autograder`` command. Each sub-command lives in its own module exposing
+``add_arguments(parser)`` and ``run(args) -> int``; only the installed ones are offered."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import importlib.util
+import sys
+
+from course.errors import CourseError
+
+COMMANDS = {
+    "release": "autograder.release",
+    "check": "autograder.check",
+    "grade": "autograder.grade",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="autograder", description="Release, self-check and grade the mini-projects.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name, mod in COMMANDS.items():
+        if importlib.util.find_spec(mod) is None:
+            continue
+        module = importlib.import_module(mod)
+        p = sub.add_parser(name, help=(module.__doc__ or "").strip().split("\n")[0],
+                           description=module.__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+        module.add_arguments(p)
+        p.set_defaults(func=module.run)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except CourseError as exc:
+        print(f"autograder: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("autograder: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
