@@ -35,3 +35,60 @@ def show_pairs(pair_input, target, classes, path, *, n: int = 16, columns: int =
                                  color="tab:green" if int(target[i]) else "tab:red")
     fig.suptitle("digit pairs: target 1 (green) when first ≤ second", fontsize=10)
     return save(fig, path)
+
+
+def learning_curves(curves: dict, path, *, ylabel: str = "accuracy", title: str | None = None) -> Path:
+    """Mean per-epoch curves with a ±1 std band, saved as PNG.
+
+    ``curves`` maps a label (e.g. ``"siamese: test"``) to a list of runs, each a list of per-epoch values;
+    runs of unequal length are cut to the shortest. Labels whose name ends in ``train`` are drawn dashed.
+    """
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    colors = {}
+    for label, runs in curves.items():
+        runs = [list(r) for r in runs if len(r)]
+        if not runs:
+            continue
+        length = min(len(r) for r in runs)
+        values = np.array([r[:length] for r in runs], dtype=float)
+        mean = values.mean(axis=0)
+        std = values.std(axis=0, ddof=1) if len(values) > 1 else np.zeros(length)
+        epochs = np.arange(1, length + 1)
+        family = label.rsplit(":", 1)[0]
+        dashed = label.rstrip().endswith("train")
+        line, = ax.plot(epochs, mean, linestyle="--" if dashed else "-", color=colors.get(family),
+                        label=f"{label} (n={len(values)})")
+        colors.setdefault(family, line.get_color())
+        ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    ax.set_title(title or f"{ylabel} per epoch (mean ± 1 std over rounds)", fontsize=10)
+    return save(fig, path)
+
+
+def mean_std_bars(values: dict, path, *, ylabel: str = "test accuracy (%)", scale: float = 100.0,
+                  title: str | None = None) -> Path:
+    """A bar per label: the mean of its values with a ±1 std error bar (values scaled by ``scale``)."""
+    import numpy as np
+
+    labels = [k for k, v in values.items() if len(v)]
+    data = [np.asarray(values[k], dtype=float) * scale for k in labels]
+    means = [d.mean() for d in data]
+    stds = [d.std(ddof=1) if len(d) > 1 else 0.0 for d in data]
+    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(labels), 4))
+    bars = ax.bar(range(len(labels)), means, yerr=stds, capsize=6, color=plt.cm.tab10.colors[:len(labels)])
+    for bar, m, s in zip(bars, means, stds):
+        ax.text(bar.get_x() + bar.get_width() / 2, m + s, f"{m:.2f}\n± {s:.2f}", ha="center", va="bottom",
+                fontsize=8)
+    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    ax.set_ylabel(ylabel)
+    if means:
+        low = min(m - 2 * s for m, s in zip(means, stds))
+        ax.set_ylim(max(0.0, low - 5), min(scale, max(m + s for m, s in zip(means, stds))) * 1.03)
+    ax.grid(axis="y", alpha=0.3)
+    ax.set_title(title or f"{ylabel}: mean ± 1 std over rounds", fontsize=10)
+    return save(fig, path)

@@ -1,0 +1,189 @@
+"""Project 1's experimental protocol: train the digit-pair networks over seeded rounds and collect the numbers.
+
+Round ``r`` of a run seeded with ``seed`` draws fresh pairs with
+``generate_pair_sets(pairs, seed=round_seed(seed, r))`` and, for every network, calls
+``torch.manual_seed(round_seed(seed, r))`` right before constructing it (so each network starts from a fresh,
+reproducible initialisation) and passes the same seed to ``train_model`` (batch order, augmentation).
+All networks of a round see the same pairs and the same training settings.
+
+The implementation (``models.py`` and ``train.py``) is loaded from a folder with :func:`course.impl.load_module`,
+so the same code runs the reference solution and a student's work. A student function that still raises
+``NotImplementedError`` becomes a :class:`course.errors.CourseError` naming it.
+"""
+
+from __future__ import annotations
+
+import inspect
+import time
+from dataclasses import dataclass, field
+
+import torch
+
+from course.data import generate_pair_sets
+from course.errors import CourseError
+from course.impl import load_module
+from course.protocol import mean_std, round_seed
+
+# network key -> (class name in models.py, label in tables and figures)
+NETS = {
+    "baseline": ("BaselineNet", "baseline"),
+    "siamese": ("SiameseNet", "siamese (weight sharing)"),
+    "aux": ("AuxiliaryNet", "auxiliary (sharing + digit losses)"),
+}
+
+# The settings every network is trained with (the same for all three).
+DEFAULTS = {"epochs": 25, "batch_size": 50, "lr": 5e-3, "aux_weight": 1.0}
+
+
+@dataclass
+class NetResult:
+    """What one network gave over the rounds (lists have one entry per round)."""
+
+    key: str
+    label: str
+    parameters: int = 0
+    test_accuracy: list = field(default_factory=list)
+    train_accuracy: list = field(default_factory=list)
+    digit_accuracy: list = field(default_factory=list)  # empty for networks without digit logits
+    seconds: list = field(default_factory=list)  # wall-clock seconds of train_model
+    cpu_seconds: list = field(default_factory=list)  # CPU time of this process during train_model
+    histories: list = field(default_factory=list)  # per round: the list of per-epoch dicts
+
+
+def load_implementation(impl):
+    """``(models, train)`` modules of ``<impl>/project1/``."""
+    return load_module(impl, "project1", "models"), load_module(impl, "project1", "train")
+
+
+def _not_implemented(exc: NotImplementedError, what: str) -> CourseError:
+    """A CourseError naming the innermost student function that raised NotImplementedError."""
+    tb, frame = exc.__traceback__, None
+    while tb is not None:
+        frame, tb = tb.tb_frame, tb.tb_next
+    name = what
+    if frame is not None:
+        code = frame.f_code
+        qualname = getattr(code, "co_qualname", code.co_name)
+        name = f"{qualname} in {code.co_filename.rsplit('/', 1)[-1]}"
+    return CourseError(f"{name} is not implemented yet (it raises NotImplementedError; it was needed by "
+                       f"{what}). Write its body, then run the command again.")
+
+
+def _call(what: str, fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except NotImplementedError as exc:
+        raise _not_implemented(exc, what) from exc
+
+
+def _accepted(fn, wanted: dict) -> dict:
+    """The keyword arguments of ``wanted`` that ``fn`` accepts (all of them if it takes ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()):
+        return dict(wanted)
+    return {k: v for k, v in wanted.items() if k in params}
+
+
+def evaluate(model, pair_input, target, classes, batch_size: int = 1000):
+    """``(target accuracy, digit accuracy or None)`` in evaluation mode, without gradients; checks shapes."""
+    model.eval()
+    correct, digit_correct, has_digits = 0, 0, None
+    with torch.no_grad():
+        for start in range(0, len(pair_input), batch_size):
+            x = pair_input[start:start + batch_size]
+            out = _call(f"{type(model).__name__}.forward", model, x)
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise CourseError(f"{type(model).__name__}.forward must return (target_logits, digit_logits), "
+                                  f"got {type(out).__name__}")
+            target_logits, digit_logits = out
+            if tuple(target_logits.shape) != (len(x), 2):
+                raise CourseError(f"{type(model).__name__}.forward returned target_logits of shape "
+                                  f"{tuple(target_logits.shape)}; expected N×2 = {(len(x), 2)}")
+            if digit_logits is not None and tuple(digit_logits.shape) != (len(x), 2, 10):
+                raise CourseError(f"{type(model).__name__}.forward returned digit_logits of shape "
+                                  f"{tuple(digit_logits.shape)}; expected N×2×10 = {(len(x), 2, 10)} or None")
+            has_digits = digit_logits is not None
+            correct += int((target_logits.argmax(1) == target[start:start + batch_size]).sum())
+            if has_digits:
+                digit_correct += int((digit_logits.argmax(2) == classes[start:start + batch_size]).sum())
+    n = len(pair_input)
+    return correct / n, (digit_correct / (2 * n) if has_digits else None)
+
+
+def run_rounds(models, train, nets, *, rounds: int, seed: int = 0, pairs: int = 1000, device=None,
+               data_dir=None, settings: dict | None = None, progress=None) -> dict[str, NetResult]:
+    """Train every network of ``nets`` (keys of ``NETS``) for ``rounds`` rounds; return a ``NetResult`` each.
+
+    ``settings`` are the keyword arguments of ``train_model`` (default ``DEFAULTS``); ``progress(key, round,
+    result)`` is called after each trained network.
+    """
+    settings = dict(DEFAULTS if settings is None else settings)
+    device = torch.device(device or "cpu")
+    unknown = [k for k in nets if k not in NETS]
+    if unknown:
+        raise CourseError(f"unknown network(s) {', '.join(unknown)}; choose among {', '.join(NETS)}")
+    classes_ = {}
+    for key in nets:
+        name = NETS[key][0]
+        if not hasattr(models, name):
+            raise CourseError(f"models.py defines no class {name}")
+        classes_[key] = getattr(models, name)
+    for fn in ("train_model",):
+        if not hasattr(train, fn):
+            raise CourseError(f"train.py defines no function {fn}")
+
+    results = {key: NetResult(key, NETS[key][1]) for key in nets}
+    for r in range(rounds):
+        rs = round_seed(seed, r)
+        data = generate_pair_sets(pairs, seed=rs, data_dir=data_dir)
+        train_input, train_target, train_classes, test_input, test_target, test_classes = (
+            t.to(device) for t in data)
+        for key in nets:
+            torch.manual_seed(rs)
+            model = _call(f"{NETS[key][0]}()", classes_[key]).to(device)
+            res = results[key]
+            res.parameters = sum(p.numel() for p in model.parameters())
+            optional = _accepted(train.train_model, {
+                "test_input": test_input, "test_target": test_target, "test_classes": test_classes, "seed": rs})
+            start, cpu_start = time.perf_counter(), time.process_time()
+            history = _call("train_model", train.train_model, model, train_input, train_target, train_classes,
+                            **settings, **optional)
+            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+            test_acc, digit_acc = evaluate(model, test_input, test_target, test_classes)
+            train_acc, _ = evaluate(model, train_input, train_target, train_classes)
+            res.test_accuracy.append(test_acc)
+            res.train_accuracy.append(train_acc)
+            if digit_acc is not None:
+                res.digit_accuracy.append(digit_acc)
+            res.seconds.append(seconds)
+            res.cpu_seconds.append(cpu_seconds)
+            res.histories.append(list(history or []))
+            if progress is not None:
+                progress(key, r, res)
+    return results
+
+
+def curves(result: NetResult, metric: str) -> list[list[float]]:
+    """Per round, the per-epoch values of ``metric`` (rounds whose history lacks it are left out)."""
+    out = []
+    for history in result.histories:
+        values = [float(e[metric]) for e in history if isinstance(e, dict) and metric in e]
+        if values and len(values) == len(history):
+            out.append(values)
+    return out
+
+
+def summary(results: dict[str, NetResult]) -> dict:
+    """Mean and std per network, as plain numbers (fractions, not percent)."""
+    out = {}
+    for key, res in results.items():
+        entry = {"label": res.label, "parameters": res.parameters, "rounds": len(res.test_accuracy)}
+        for metric in ("test_accuracy", "train_accuracy", "digit_accuracy", "seconds", "cpu_seconds"):
+            values = getattr(res, metric)
+            if values:
+                entry[metric + "_mean"], entry[metric + "_std"] = mean_std(values)
+        out[key] = entry
+    return out
