@@ -1,0 +1,107 @@
+"""Probes for project 1 (digit pairs): build the student's nets, run them, train them.
+
+Test labels never reach this process: training probes get the training set and the test *inputs* only,
+and return predictions that the judge scores.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from autograder.probes import plain, student_attr
+
+NETS = {"baseline": "BaselineNet", "siamese": "SiameseNet", "aux": "AuxiliaryNet"}
+
+
+def make_net(ctx, net: str, seed: int):
+    torch.manual_seed(seed)
+    return student_attr(ctx.module("models"), NETS[net], "models.py")()
+
+
+def run_net(model, x):
+    """``(target_logits, digit_logits)`` from the student's forward, with a clear error for anything else."""
+    out = model(x)
+    if not isinstance(out, (tuple, list)) or len(out) != 2:
+        raise TypeError(f"{type(model).__name__}.forward must return (target_logits, digit_logits), "
+                        f"got {type(out).__name__}")
+    return out
+
+
+def forward(ctx, net, x, seed=0):
+    model = make_net(ctx, net, seed)
+    model.eval()
+    with torch.no_grad():
+        target_logits, digit_logits = run_net(model, x)
+        swapped_target, swapped_digits = run_net(model, x[:, [1, 0]])
+    return {"target": plain(target_logits), "digits": plain(digit_logits),
+            "swapped_digits": plain(swapped_digits),
+            "n_params": sum(p.numel() for p in model.parameters())}
+
+
+def sharing(ctx, net, x, seed=0):
+    """Which modules holding parameters run, how often, and on which batch sizes, in one forward."""
+    model = make_net(ctx, net, seed)
+    model.eval()
+    calls, handles = {}, []
+    for name, module in model.named_modules():
+        if any(True for _ in module.parameters(recurse=False)):
+            def hook(mod, args, out, name=name):
+                first = args[0] if args and isinstance(args[0], torch.Tensor) else None
+                calls.setdefault(name, []).append(int(first.shape[0]) if first is not None else -1)
+            handles.append(module.register_forward_hook(hook))
+    with torch.no_grad():
+        run_net(model, x)
+    for h in handles:
+        h.remove()
+    return {"calls": calls, "batch": int(x.shape[0])}
+
+
+def pair_loss(ctx, target_logits, digit_logits, target, classes, aux_weight):
+    value = student_attr(ctx.module("train"), "pair_loss", "train.py")(
+        target_logits, digit_logits, target, classes, aux_weight)
+    return plain(value)
+
+
+def _predict(model, x):
+    model.eval()
+    with torch.no_grad():
+        target_logits, digit_logits = run_net(model, x)
+    return {"target": plain(target_logits.argmax(dim=1)),
+            "digits": plain(digit_logits.argmax(dim=2)) if digit_logits is not None else None}
+
+
+def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
+              aux_weight, seed):
+    """The kit's fixed protocol: Adam, cross-entropy on the target + aux_weight × digit cross-entropies."""
+    model = make_net(ctx, net, seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
+    generator = torch.Generator().manual_seed(seed)
+    for _ in range(epochs):
+        model.train()
+        for batch in torch.randperm(len(train_input), generator=generator).split(batch_size):
+            target_logits, digit_logits = run_net(model, train_input[batch])
+            loss = F.cross_entropy(target_logits, train_target[batch])
+            if digit_logits is not None:
+                loss = loss + aux_weight * (F.cross_entropy(digit_logits[:, 0], train_classes[batch, 0])
+                                            + F.cross_entropy(digit_logits[:, 1], train_classes[batch, 1]))
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+    return _predict(model, test_input)
+
+
+def train_student(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
+                  aux_weight, seed):
+    """The student's own ``train_model`` and ``accuracy`` on the student's net."""
+    train = ctx.module("train")
+    model = make_net(ctx, net, seed)
+    history = student_attr(train, "train_model", "train.py")(
+        model, train_input, train_target, train_classes,
+        epochs=epochs, batch_size=batch_size, lr=lr, aux_weight=aux_weight)
+    history_ok = isinstance(history, (list, tuple)) and all(isinstance(h, dict) and "loss" in h for h in history)
+    student_train_accuracy = student_attr(train, "accuracy", "train.py")(model, train_input, train_target)
+    return {"test": _predict(model, test_input), "train": _predict(model, train_input),
+            "history_ok": history_ok, "history_len": len(history) if history_ok else -1,
+            "history_repr": repr(history)[:200],
+            "student_train_accuracy": float(student_train_accuracy)}

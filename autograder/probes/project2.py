@@ -1,0 +1,132 @@
+"""Probes for project 2 (the framework). Everything runs with autograd switched off."""
+
+from __future__ import annotations
+
+import torch
+
+from autograder.probes import plain, student_attr
+
+REQUIRED = ("Module", "Linear", "ReLU", "Tanh", "Sigmoid", "LossMSE", "Sequential", "SGD")
+
+
+def _fw(ctx):
+    torch.set_grad_enabled(False)
+    return ctx.module("framework")
+
+
+def build(fw, spec):
+    """``{"cls": "Linear", "args": [3, 4], "kwargs": {}}``; Sequential takes ``"children"``."""
+    cls = student_attr(fw, spec["cls"], "framework.py")
+    if "children" in spec:
+        return cls(*[build(fw, child) for child in spec["children"]])
+    return cls(*spec.get("args", []), **spec.get("kwargs", {}))
+
+
+def param_pairs(module, where: str):
+    pairs = module.param()
+    if not isinstance(pairs, (list, tuple)) or any(not isinstance(p, (list, tuple)) or len(p) != 2 for p in pairs):
+        raise TypeError(f"{where}.param() must return a list of (tensor, gradient) pairs, got {pairs!r:.200}")
+    return list(pairs)
+
+
+def set_params(module, values, where: str) -> None:
+    """Give the module the judge's parameter values (dtype included), in ``param()`` order."""
+    pairs = param_pairs(module, where)
+    if len(pairs) != len(values):
+        raise ValueError(f"{where}.param() returned {len(pairs)} (tensor, gradient) pairs, expected {len(values)}")
+    for (p, g), v in zip(pairs, values):
+        if tuple(p.shape) != tuple(v.shape):
+            raise ValueError(f"{where}.param(): a parameter has shape {tuple(p.shape)}, expected {tuple(v.shape)}")
+        p.data = v.clone()
+        if isinstance(g, torch.Tensor):
+            g.data = torch.zeros_like(v)
+
+
+def grads(module, where: str):
+    return [plain(g) for _, g in param_pairs(module, where)]
+
+
+def module_api(ctx):
+    fw = _fw(ctx)
+    report = {}
+    for name in REQUIRED:
+        cls = getattr(fw, name, None)
+        entry = {"exists": cls is not None}
+        if cls is not None and name not in ("Module", "SGD"):
+            entry["is_module"] = isinstance(cls, type) and issubclass(cls, fw.Module)
+            entry["methods"] = [m for m in ("forward", "backward", "param") if callable(getattr(cls, m, None))]
+        report[name] = entry
+    relu = fw.ReLU()
+    report["relu_param"] = plain(relu.param()) if not isinstance(relu.param(), list) else len(relu.param())
+    return report
+
+
+def forward_backward(ctx, spec, inputs, grad_output=None, params=None, repeat=1, mode=None):
+    """Forward ``inputs``; then backward ``grad_output`` (``repeat`` times, forward each time)."""
+    fw = _fw(ctx)
+    module = build(fw, spec)
+    where = spec["cls"]
+    if params is not None:
+        set_params(module, params, where)
+    if mode is not None:
+        getattr(module, mode)()
+    result = {"output": plain(module.forward(*inputs))}
+    if grad_output is not None:
+        for i in range(repeat):
+            if i:
+                module.forward(*inputs)
+            grad_input = module.backward(grad_output)
+        result["grad_input"] = plain(grad_input)
+        result["param_grads"] = grads(module, where)
+        if hasattr(module, "zero_grad"):
+            module.zero_grad()
+            result["after_zero_grad"] = grads(module, where)
+    return result
+
+
+def loss(ctx, cls, prediction, target, kwargs=None):
+    fw = _fw(ctx)
+    criterion = student_attr(fw, cls, "framework.py")(**(kwargs or {}))
+    value = criterion.forward(prediction, target)
+    return {"value": plain(value), "grad": plain(criterion.backward())}
+
+
+def optimizer_steps(ctx, cls, params, step_grads, kwargs):
+    """Build ``cls([(p, g), ...], **kwargs)``; for each step copy the judge's gradients into ``g``, step."""
+    fw = _fw(ctx)
+    pairs = [(p.clone(), torch.zeros_like(p)) for p in params]
+    optimizer = student_attr(fw, cls, "framework.py")(pairs, **kwargs)
+    trajectory = []
+    for grads_now in step_grads:
+        for (_, g), value in zip(pairs, grads_now):
+            g.copy_(value)
+        optimizer.step()
+        trajectory.append([plain(p) for p, _ in pairs])
+    optimizer.zero_grad()
+    return {"trajectory": trajectory, "after_zero_grad": [plain(g) for _, g in pairs]}
+
+
+def circle_predictions(ctx, train_input, train_target, test_input, epochs, lr, batch_size, seed):
+    """The kit's fixed circle protocol, built from the student's modules: predictions on ``test_input``."""
+    fw = _fw(ctx)
+    torch.manual_seed(seed)
+    model = fw.Sequential(fw.Linear(2, 25), fw.ReLU(), fw.Linear(25, 25), fw.ReLU(),
+                          fw.Linear(25, 25), fw.ReLU(), fw.Linear(25, 2))
+    criterion = fw.LossMSE()
+    optimizer = fw.SGD(model.param(), lr=lr)
+    onehot = torch.zeros(len(train_target), 2)
+    onehot[torch.arange(len(train_target)), train_target] = 1
+    losses = []
+    for _ in range(epochs):
+        order = torch.randperm(len(train_input))
+        total = 0.0
+        for start in range(0, len(order), batch_size):
+            batch = order[start:start + batch_size]
+            output = model.forward(train_input[batch] - 0.5)
+            total += float(criterion.forward(output, onehot[batch]))
+            optimizer.zero_grad()
+            model.backward(criterion.backward())
+            optimizer.step()
+        losses.append(total)
+    model.eval() if hasattr(model, "eval") else None
+    return {"predictions": plain(model.forward(test_input - 0.5).argmax(dim=1)), "losses": losses}

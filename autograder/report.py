@@ -1,0 +1,54 @@
+"""Scores and reports from the suite's per-test results: points per task, totals, a table for the terminal."""
+
+from __future__ import annotations
+
+from autograder import rubric
+
+SYMBOL = {"passed": "✔", "not implemented": "·", "not run": "-"}
+
+
+def score(results: list[dict], selected: list[str]) -> dict:
+    """Per-task points (``points × passed cases / cases``) and the totals over the selected tasks."""
+    by_task: dict[str, list[dict]] = {}
+    for r in results:
+        by_task.setdefault(r["task"], []).append(r)
+    tasks, core, bonus, core_max, bonus_max = [], 0.0, 0.0, 0.0, 0.0
+    for t in rubric.TASKS:
+        if t.id not in selected:
+            continue
+        cases = by_task.get(t.id, [])
+        passed = sum(r["status"] == "passed" for r in cases)
+        earned = round(t.points * passed / len(cases), 2) if cases else 0.0
+        statuses = {r["status"] for r in cases} - {"passed"}
+        status = "passed" if cases and not statuses else ("not run" if not cases else sorted(statuses)[0])
+        tasks.append({"task": t.id, "points": earned, "max_points": t.points, "bonus": t.bonus,
+                      "visibility": t.visibility, "status": status, "description": t.description,
+                      "cases": len(cases), "passed": passed,
+                      "feedback": "\n\n".join(r["feedback"] for r in cases if r["feedback"])})
+        if t.bonus:
+            bonus, bonus_max = bonus + earned, bonus_max + t.points
+        else:
+            core, core_max = core + earned, core_max + t.points
+    return {"score": round(core, 2), "max_score": core_max, "bonus": round(bonus, 2), "max_bonus": bonus_max,
+            "tasks": tasks}
+
+
+def render(result: dict, *, feedback: bool = True) -> str:
+    """Failures first (task, expected vs received, likely cause), then the per-task table and the total."""
+    lines = []
+    failed = [t for t in result["tasks"] if t["status"] not in ("passed", "not implemented", "not run")]
+    if feedback and failed:
+        lines.append("What to fix first\n=================")
+        for t in failed:
+            lines += [t["feedback"] or f"[{t['task']}] {t['status']}", ""]
+    width = max([len(t["task"]) for t in result["tasks"]] + [4])
+    lines += ["Score per task", "=============="]
+    for t in result["tasks"]:
+        mark = SYMBOL.get(t["status"], "✘")
+        pts = f"{t['points']:g}/{t['max_points']:g}" + (" bonus" if t["bonus"] else "")
+        note = "" if t["status"] == "passed" else f"  ({t['status']})"
+        lines.append(f" {mark} {t['task']:<{width}}  {pts:>10}{note}")
+    lines.append(f"\nTotal: {result['score']:g} / {result['max_score']:g}"
+                 + (f"   bonus: {result['bonus']:g} / {result['max_bonus']:g}" if result["max_bonus"] else "")
+                 + (f"   ({result['seconds']:g} s)" if "seconds" in result else ""))
+    return "\n".join(lines)

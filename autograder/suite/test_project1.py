@@ -1,0 +1,214 @@
+"""Grading tests of project 1, the digit-pair networks.
+
+The student's nets run and train in the worker (``p1.call``); the test labels stay here, and every
+accuracy is computed here from the predictions the worker returns.
+"""
+
+import functools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autograder import thresholds
+from autograder.checks import expect_close, expect_tensor, randn, require, task
+from autograder.static import check_file
+from course.data import generate_pair_sets
+
+NETS = {"baseline": "BaselineNet", "siamese": "SiameseNet", "aux": "AuxiliaryNet"}
+CFG = thresholds.P1
+
+
+@functools.lru_cache(maxsize=4)
+def pairs(nb, seed):
+    return generate_pair_sets(nb, seed=seed)
+
+
+def reference_pair_loss(target_logits, digit_logits, target, classes, aux_weight):
+    loss = F.cross_entropy(target_logits, target)
+    if digit_logits is not None:
+        loss = loss + aux_weight * (F.cross_entropy(digit_logits[:, 0], classes[:, 0])
+                                    + F.cross_entropy(digit_logits[:, 1], classes[:, 1]))
+    return loss
+
+
+def check_shapes(p1, net, batch, seed):
+    x = pairs(50, seed)[0][:batch]
+    got = p1.call("forward", net=net, x=x, seed=seed)
+    name = NETS[net]
+    target = expect_tensor(f"{name}(x) target logits for a batch of {batch}", got["target"], shape=(batch, 2),
+                           cause="the target head must output 2 logits per pair (not a probability of size 1)")
+    require(target.is_floating_point(), f"{name} target logits are floating point", expected="float",
+            received=str(target.dtype))
+    if net == "aux":
+        expect_tensor(f"{name}(x) digit logits for a batch of {batch}", got["digits"], shape=(batch, 2, 10),
+                      cause="digit logits are N×2×10: for each pair, 10 class scores per digit, first digit first")
+    else:
+        require(got["digits"] is None, f"{name}(x) returns None as its digit logits", expected="None",
+                received=f"{type(got['digits']).__name__}",
+                cause="only AuxiliaryNet classifies the digits; the others return (target_logits, None)")
+    return got
+
+
+def check_swap(got, batch):
+    expect_close(f"AuxiliaryNet digit logits with the two digits swapped (batch {batch})", got["swapped_digits"],
+                 got["digits"][:, [1, 0]], tol=1e-4,
+                 cause="the same branch must classify each digit, and digit_logits[:, 0] must be the first digit")
+
+
+def shared(calls: dict, batch: int) -> list[str]:
+    """The modules holding parameters that process both digits: called twice on N, or once on 2N."""
+    return [name for name, sizes in calls.items()
+            if sizes.count(batch) >= 2 or any(size == 2 * batch for size in sizes)]
+
+
+# ------------------------------------------------------------------------------------------------ structure
+
+
+@task("p1.rules")
+@pytest.mark.parametrize("filename", ["models.py", "train.py"])
+def test_files_follow_the_rules(p1, filename):
+    path = p1.folder / filename
+    require(path.is_file(), f"project1/{filename} exists", expected="the file", received="nothing")
+    violations = check_file(path)
+    require(not violations, f"{filename} follows the rules", expected="no use of the grader, pytest or sys.modules",
+            received="; ".join(violations))
+
+
+@task("p1.shapes")
+@pytest.mark.parametrize("net", list(NETS))
+def test_shapes(p1, net):
+    check_shapes(p1, net, batch=7, seed=1)
+
+
+@task("p1.params")
+@pytest.mark.parametrize("net", list(NETS))
+def test_parameter_budget(p1, net):
+    got = p1.call("forward", net=net, x=pairs(50, 1)[0][:2], seed=0)
+    n = got["n_params"]
+    require(50_000 <= n <= 150_000, f"{NETS[net]} has the handout's size", expected="50,000 to 150,000 parameters",
+            received=f"{n:,}", cause="widen or narrow the layers; count with sum(p.numel() for p in model.parameters())")
+
+
+@task("p1.siamese.sharing")
+@pytest.mark.parametrize("net", ["siamese", "aux"])
+def test_weight_sharing(p1, net):
+    got = p1.call("sharing", net=net, x=pairs(50, 2)[0][:6], seed=0)
+    require(bool(shared(got["calls"], got["batch"])), f"{NETS[net]} applies one module to both digits",
+            expected="a layer (e.g. the digit branch's first convolution) run on digit 1 and on digit 2",
+            received="each layer runs once, on one input: " + ", ".join(f"{k}×{len(v)}" for k, v in got["calls"].items()),
+            cause="build ONE branch in __init__ and call it on x[:, 0:1] and on x[:, 1:2] in forward")
+
+
+@task("p1.baseline.no_sharing")
+def test_baseline_shares_nothing(p1):
+    got = p1.call("sharing", net="baseline", x=pairs(50, 2)[0][:6], seed=0)
+    both = shared(got["calls"], got["batch"])
+    require(not both, "BaselineNet applies no parameter to both digits", expected="no shared layer",
+            received=f"shared: {', '.join(both)}", cause="the baseline is the comparison point without weight sharing")
+
+
+@task("p1.aux.swap")
+def test_swapped_digits_swap_digit_logits(p1):
+    check_swap(p1.call("forward", net="aux", x=pairs(50, 3)[0][:8], seed=0), 8)
+
+
+@task("p1.pair_loss")
+@pytest.mark.parametrize("aux_weight", [None, 0.0, 0.5, 2.0])
+def test_pair_loss(p1, aux_weight):
+    n = 6
+    target_logits, digit_logits = randn(n, 2, seed=200, dtype=torch.float32), randn(n, 2, 10, seed=201, dtype=torch.float32)
+    classes = torch.randint(0, 10, (n, 2), generator=torch.Generator().manual_seed(202))
+    target = (classes[:, 0] <= classes[:, 1]).long()
+    digits = None if aux_weight is None else digit_logits
+    weight = 1.0 if aux_weight is None else aux_weight
+    got = p1.call("pair_loss", target_logits=target_logits, digit_logits=digits, target=target, classes=classes,
+                  aux_weight=weight)
+    expected = reference_pair_loss(target_logits, digits, target, classes, weight)
+    got = expect_tensor("pair_loss value", got).reshape(())
+    expect_close(f"pair_loss with {'no digit logits' if digits is None else f'aux_weight={weight}'}", got, expected,
+                 tol=1e-5, cause="CE(target_logits, target) + aux_weight × (CE(digit_logits[:,0], classes[:,0]) + "
+                                 "CE(digit_logits[:,1], classes[:,1])), each CE a mean over the batch; "
+                                 "no auxiliary term when digit_logits is None")
+
+
+# ------------------------------------------------------------------------------------------------ accuracy
+
+
+def train_and_score(p1, probe, net, seed):
+    train_input, train_target, train_classes, test_input, test_target, _ = pairs(CFG["pairs"], seed)
+    got = p1.call(probe, net=net, train_input=train_input, train_target=train_target, train_classes=train_classes,
+                  test_input=test_input, epochs=CFG["epochs"], batch_size=CFG["batch_size"], lr=CFG["lr"],
+                  aux_weight=CFG["aux_weight"], seed=seed)
+    predictions = got["test"] if probe == "train_student" else got
+    target = expect_tensor("predicted targets", predictions["target"], shape=test_target.shape)
+    return float((target == test_target).double().mean()), got
+
+
+@task("p1.accuracy.baseline", timeout=120)
+def test_accuracy_baseline(p1):
+    check_accuracy(p1, "baseline")
+
+
+@task("p1.accuracy.siamese", timeout=120)
+def test_accuracy_siamese(p1):
+    check_accuracy(p1, "siamese")
+
+
+@task("p1.accuracy.aux", timeout=120)
+def test_accuracy_aux(p1):
+    check_accuracy(p1, "aux")
+
+
+def check_accuracy(p1, net):
+    accuracy, _ = train_and_score(p1, "train_kit", net, CFG["seed"])
+    threshold = CFG["thresholds"][net]
+    require(accuracy >= threshold,
+            f"{NETS[net]} trained by the kit's protocol ({CFG['pairs']} pairs, {CFG['epochs']} epochs, Adam lr "
+            f"{CFG['lr']}, batch {CFG['batch_size']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
+            received=f"{100 * accuracy:.1f}%",
+            cause="the architecture does not learn: check that forward scales the raw 0-255 input, and the "
+                  "shapes between layers" + (", and that the digit logits are trained" if net == "aux" else ""))
+
+
+@task("p1.train_model", timeout=120)
+def test_train_model(p1):
+    accuracy, got = train_and_score(p1, "train_student", "aux", CFG["seed"] + 1)
+    require(got["history_ok"] and got["history_len"] == CFG["epochs"],
+            f"train_model(..., epochs={CFG['epochs']}) returns its history", expected=f"a list of {CFG['epochs']} "
+            "dicts with a 'loss' entry", received=got["history_repr"])
+    threshold = CFG["thresholds"]["train_model"]
+    require(accuracy >= threshold,
+            f"AuxiliaryNet trained by your train_model (epochs={CFG['epochs']}, batch_size={CFG['batch_size']}, "
+            f"lr={CFG['lr']}, aux_weight={CFG['aux_weight']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
+            received=f"{100 * accuracy:.1f}%",
+            cause="check the optimiser step and zero_grad in your loop, that it uses pair_loss, and that it "
+                  "walks over every mini-batch of every epoch")
+    train_target = pairs(CFG["pairs"], CFG["seed"] + 1)[1]
+    kit = float((got["train"]["target"] == train_target).double().mean())
+    require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
+            expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",
+            cause="accuracy must put the model in eval mode and return the fraction of correct targets")
+
+
+### BEGIN HIDDEN TESTS
+@task("p1.hidden.shapes")
+@pytest.mark.parametrize("batch", [1, 13])
+def test_hidden_shapes(p1, batch):
+    for net in NETS:
+        got = check_shapes(p1, net, batch=batch, seed=thresholds.P1_HIDDEN_SEED + batch)
+        if net == "aux":
+            check_swap(got, batch)
+
+
+@task("p1.hidden.pair_loss")
+def test_hidden_pair_loss(p1):
+    n, seed = 11, thresholds.P1_HIDDEN_SEED
+    target_logits, digit_logits = randn(n, 2, seed=seed, dtype=torch.float32) * 4, randn(n, 2, 10, seed=seed + 1, dtype=torch.float32) * 4
+    classes = torch.randint(0, 10, (n, 2), generator=torch.Generator().manual_seed(seed + 2))
+    target = (classes[:, 0] <= classes[:, 1]).long()
+    got = p1.call("pair_loss", target_logits=target_logits, digit_logits=digit_logits, target=target,
+                  classes=classes, aux_weight=0.3)
+    expect_close("pair_loss on fresh logits, aux_weight=0.3", expect_tensor("pair_loss", got).reshape(()),
+                 reference_pair_loss(target_logits, digit_logits, target, classes, 0.3))
+### END HIDDEN TESTS

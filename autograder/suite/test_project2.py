@@ -1,0 +1,340 @@
+"""Grading tests of project 2, the framework from scratch.
+
+The student's modules run in the worker (``p2.call``); every expected value is computed here with
+``torch.autograd`` in float64 on the same inputs and parameters.
+"""
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from autograder import thresholds
+from autograder.checks import expect_close, expect_tensor, randn, require, task
+from autograder.static import check_file
+from course.data import generate_disc_set
+
+F64 = torch.float64
+
+
+def linear(i, o, bias=True):
+    return {"cls": "Linear", "args": [i, o], "kwargs": {} if bias else {"bias": False}}
+
+
+def autograd(fn, inputs, params, grad_output):
+    """Output, input gradient and parameter gradients of ``fn(*inputs, *params)`` for upstream ``grad_output``."""
+    leaves = [t.detach().clone().requires_grad_(t.is_floating_point()) for t in (*inputs, *params)]
+    with torch.enable_grad():
+        out = fn(*leaves)
+        out.backward(grad_output)
+    grads = [t.grad for t in leaves]
+    return out.detach(), grads[: len(inputs)], grads[len(inputs):]
+
+
+def check_linear(p2, batch, fan_in, fan_out, bias, seed):
+    x, w = randn(batch, fan_in, seed=seed), randn(fan_out, fan_in, seed=seed + 1)
+    params = [w] + ([randn(fan_out, seed=seed + 2)] if bias else [])
+    g = randn(batch, fan_out, seed=seed + 3)
+    got = p2.call("forward_backward", spec=linear(fan_in, fan_out, bias), inputs=[x], grad_output=g, params=params)
+    out, (gx,), gparams = autograd(lambda x, w, *b: F.linear(x, w, *b), [x], params, g)
+    what = f"Linear({fan_in}, {fan_out}{'' if bias else ', bias=False'}) on a batch of {batch}"
+    expect_close(f"{what}: forward output", got["output"], out,
+                 cause="forward must return input @ weight.T + bias, with weight of shape out×in")
+    expect_close(f"{what}: gradient w.r.t. the input", got["grad_input"], gx,
+                 cause="dL/dx = dL/dy @ weight (shape N×in)")
+    expect_close(f"{what}: gradient w.r.t. the weight", got["param_grads"][0], gparams[0],
+                 cause="dL/dW = dL/dyᵀ @ x, summed over the batch (shape out×in)")
+    if bias:
+        expect_close(f"{what}: gradient w.r.t. the bias", got["param_grads"][1], gparams[1],
+                     cause="dL/db = dL/dy summed over the batch dimension (shape out)")
+
+
+# ------------------------------------------------------------------------------------------------ rules
+
+
+@task("p2.rules")
+def test_framework_uses_tensor_operations_only(p2):
+    path = p2.folder / "framework.py"
+    require(path.is_file(), "project2/framework.py exists", expected="the file", received="nothing",
+            cause="keep the file name of the handout")
+    violations = check_file(path, framework=True)
+    require(not violations, "framework.py follows the rules of project 2", expected="no torch.nn, no autograd",
+            received="; ".join(violations), cause="write every gradient by hand with tensor operations")
+
+
+@task("p2.module.api")
+def test_module_api(p2):
+    api = p2.call("module_api")
+    missing = [name for name, entry in api.items() if isinstance(entry, dict) and not entry["exists"]]
+    require(not missing, "framework.py defines the handout's classes", expected="all of them",
+            received=f"missing: {', '.join(missing)}")
+    for name, entry in api.items():
+        if isinstance(entry, dict) and "is_module" in entry:
+            require(entry["is_module"], f"{name} is a subclass of Module", expected="class {name}(Module)",
+                    received="another base class")
+            require(len(entry["methods"]) == 3, f"{name} has forward, backward and param",
+                    expected="forward, backward, param", received=", ".join(entry["methods"]))
+    require(api["relu_param"] == 0, "ReLU().param() is an empty list", expected="[]", received=str(api["relu_param"]))
+
+
+# ------------------------------------------------------------------------------------------------ Linear
+
+
+@task("p2.linear.forward")
+@pytest.mark.parametrize("batch", [1, 5])
+def test_linear_forward(p2, batch):
+    x, w, b = randn(batch, 3, seed=10), randn(4, 3, seed=11), randn(4, seed=12)
+    got = p2.call("forward_backward", spec=linear(3, 4), inputs=[x], params=[w, b])
+    expect_close(f"Linear(3, 4) forward on a batch of {batch}", got["output"], F.linear(x, w, b),
+                 cause="forward must return input @ weight.T + bias; param() must list (weight, bias) in that order")
+
+
+@task("p2.linear.backward")
+@pytest.mark.parametrize("batch,fan_in,fan_out,bias", [(1, 3, 4, True), (6, 5, 2, True), (4, 3, 3, False)])
+def test_linear_backward(p2, batch, fan_in, fan_out, bias):
+    check_linear(p2, batch, fan_in, fan_out, bias, seed=20 + batch)
+
+
+# ------------------------------------------------------------------------------------------------ activations
+
+ACTIVATIONS = {"ReLU": torch.relu, "Tanh": torch.tanh, "Sigmoid": torch.sigmoid}
+DERIVATIVES = {"ReLU": "1 where the input > 0, else 0", "Tanh": "1 − tanh(x)²", "Sigmoid": "σ(x)(1 − σ(x))"}
+
+
+@task("p2.activations.forward")
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_activation_forward(p2, name):
+    x = randn(6, 5, seed=30)
+    got = p2.call("forward_backward", spec={"cls": name}, inputs=[x])
+    expect_close(f"{name} forward", got["output"], ACTIVATIONS[name](x))
+
+
+@task("p2.activations.backward")
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+@pytest.mark.parametrize("batch", [1, 6])
+def test_activation_backward(p2, name, batch):
+    x, g = randn(batch, 5, seed=31), randn(batch, 5, seed=32)
+    got = p2.call("forward_backward", spec={"cls": name}, inputs=[x], grad_output=g)
+    _, (gx,), _ = autograd(ACTIVATIONS[name], [x], [], g)
+    expect_close(f"{name} backward: gradient w.r.t. the input", got["grad_input"], gx,
+                 cause=f"multiply the upstream gradient element-wise by the derivative {DERIVATIVES[name]}, "
+                       "evaluated at the input stored in forward")
+
+
+# ------------------------------------------------------------------------------------------------ loss
+
+
+@task("p2.mse")
+@pytest.mark.parametrize("shape", [(8, 2), (1, 1), (5, 1)])
+def test_mse(p2, shape):
+    prediction, target = randn(*shape, seed=40), randn(*shape, seed=41)
+    got = p2.call("loss", cls="LossMSE", prediction=prediction, target=target)
+    value, (grad,), _ = autograd(F.mse_loss, [prediction], [target], None)
+    expect_close(f"LossMSE value for {shape}", expect_tensor("LossMSE value", got["value"]).reshape(()), value,
+                 cause="the mean of (prediction − target)² over all elements (not the sum)")
+    expect_close(f"LossMSE gradient for {shape}", got["grad"], grad,
+                 cause="2 (prediction − target) / number of elements")
+
+
+# ------------------------------------------------------------------------------------------------ Sequential
+
+
+@task("p2.sequential")
+@pytest.mark.parametrize("batch", [1, 4])
+def test_sequential(p2, batch):
+    spec = {"cls": "Sequential", "children": [linear(3, 5), {"cls": "Tanh"}, linear(5, 2), {"cls": "ReLU"}]}
+    params = [randn(5, 3, seed=50), randn(5, seed=51), randn(2, 5, seed=52), randn(2, seed=53)]
+    x, g = randn(batch, 3, seed=54), randn(batch, 2, seed=55)
+    got = p2.call("forward_backward", spec=spec, inputs=[x], grad_output=g, params=params)
+    out, (gx,), gparams = autograd(lambda x, w1, b1, w2, b2: torch.relu(F.linear(torch.tanh(F.linear(x, w1, b1)), w2, b2)),
+                                   [x], params, g)
+    expect_close("Sequential forward", got["output"], out, cause="apply the modules in order, each on the last output")
+    expect_close("Sequential backward: gradient w.r.t. the input", got["grad_input"], gx,
+                 cause="call backward of the modules in reverse order, passing each one's result to the previous")
+    require(len(got["param_grads"]) == 4, "Sequential.param() lists every module's pairs", expected="4 pairs",
+            received=f"{len(got['param_grads'])} pairs", cause="concatenate param() of the modules, in order")
+    for i, name in enumerate(["first Linear's weight", "first Linear's bias", "second Linear's weight",
+                              "second Linear's bias"]):
+        expect_close(f"Sequential backward: gradient of the {name}", got["param_grads"][i], gparams[i])
+
+
+@task("p2.accumulate")
+def test_gradients_accumulate_and_zero_grad_clears_them(p2):
+    x, w, b, g = randn(3, 4, seed=60), randn(2, 4, seed=61), randn(2, seed=62), randn(3, 2, seed=63)
+    got = p2.call("forward_backward", spec=linear(4, 2), inputs=[x], grad_output=g, params=[w, b], repeat=2)
+    _, _, gparams = autograd(lambda x, w, b: F.linear(x, w, b), [x], [w, b], g)
+    expect_close("Linear: weight gradient after two backward passes", got["param_grads"][0], 2 * gparams[0],
+                 cause="backward must ADD to the gradient (grad += ...), not overwrite it")
+    expect_close("Linear: bias gradient after two backward passes", got["param_grads"][1], 2 * gparams[1],
+                 cause="backward must ADD to the gradient (grad += ...), not overwrite it")
+    zeros = got.get("after_zero_grad")
+    require(zeros is not None, "Linear has zero_grad()", expected="a method", received="none")
+    for grad in zeros:
+        expect_close("gradient after zero_grad()", grad, torch.zeros_like(grad),
+                     cause="zero_grad must set the gradient tensors of param() to zero in place")
+
+
+# ------------------------------------------------------------------------------------------------ optimizers
+
+
+def optimizer_check(p2, cls, kwargs, torch_cls, seed, steps=3):
+    params = [randn(3, 2, seed=seed), randn(2, seed=seed + 1)]
+    step_grads = [[randn(3, 2, seed=seed + 10 * k + 2), randn(2, seed=seed + 10 * k + 3)] for k in range(steps)]
+    got = p2.call("optimizer_steps", cls=cls, params=params, step_grads=step_grads, kwargs=kwargs)
+    leaves = [p.clone() for p in params]
+    optimizer = torch_cls(leaves, **kwargs)
+    for k, grads_now in enumerate(step_grads):
+        for leaf, grad in zip(leaves, grads_now):
+            leaf.grad = grad.clone()
+        optimizer.step()
+        for i, leaf in enumerate(leaves):
+            expect_close(f"{cls}({kwargs}): parameter {i} after step {k + 1}", got["trajectory"][k][i], leaf)
+    for grad in got["after_zero_grad"]:
+        expect_close(f"{cls}.zero_grad(): gradient afterwards", grad, torch.zeros_like(grad),
+                     cause="zero_grad must zero the gradient tensors of the (parameter, gradient) pairs in place")
+
+
+@task("p2.sgd")
+@pytest.mark.parametrize("lr", [0.1, 0.01])
+def test_sgd(p2, lr):
+    optimizer_check(p2, "SGD", {"lr": lr}, torch.optim.SGD, seed=70)
+
+
+@task("p2.circle", timeout=90)
+def test_circle_accuracy(p2):
+    cfg = thresholds.P2_CIRCLE
+    train_input, train_target = generate_disc_set(1000, seed=cfg["seed"])
+    test_input, test_target = generate_disc_set(1000, seed=cfg["seed"] + 1)
+    got = p2.call("circle_predictions", train_input=train_input, train_target=train_target, test_input=test_input,
+                  epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"], seed=cfg["seed"])
+    predictions = expect_tensor("circle predictions", got["predictions"], shape=test_target.shape)
+    accuracy = float((predictions == test_target).double().mean())
+    require(accuracy >= cfg["threshold"],
+            f"circle task: test accuracy of the 2-25-25-25-2 ReLU network trained with your framework "
+            f"({cfg['epochs']} epochs, SGD lr {cfg['lr']}, batch {cfg['batch_size']}, MSE on one-hot targets)",
+            expected=f"≥ {100 * cfg['threshold']:.1f}%", received=f"{100 * accuracy:.1f}%",
+            cause="if every gradient test passes, look at SGD.step (p -= lr * grad) and at param() of Sequential")
+
+
+### BEGIN HIDDEN TESTS
+@task("p2.hidden.linear")
+@pytest.mark.parametrize("batch,fan_in,fan_out", [(13, 9, 6), (2, 1, 7)])
+def test_hidden_linear(p2, batch, fan_in, fan_out):
+    check_linear(p2, batch, fan_in, fan_out, True, seed=9000 + batch)
+
+
+@task("p2.hidden.sequential")
+def test_hidden_sequential(p2):
+    sizes = [6, 11, 7, 3]
+    children, params = [], []
+    for k, (i, o) in enumerate(zip(sizes, sizes[1:])):
+        children += [linear(i, o), {"cls": "Sigmoid" if k % 2 else "Tanh"}]
+        params += [randn(o, i, seed=9100 + k), randn(o, seed=9200 + k)]
+    x, g = randn(9, 6, seed=9300), randn(9, 3, seed=9301)
+
+    def reference(x, *ps):
+        for k in range(3):
+            x = F.linear(x, ps[2 * k], ps[2 * k + 1])
+            x = torch.sigmoid(x) if k % 2 else torch.tanh(x)
+        return x
+
+    got = p2.call("forward_backward", spec={"cls": "Sequential", "children": children}, inputs=[x],
+                  grad_output=g, params=params)
+    out, (gx,), gparams = autograd(reference, [x], params, g)
+    expect_close("deep Sequential forward", got["output"], out)
+    expect_close("deep Sequential: gradient w.r.t. the input", got["grad_input"], gx)
+    for i, grad in enumerate(gparams):
+        expect_close(f"deep Sequential: gradient of parameter {i}", got["param_grads"][i], grad)
+### END HIDDEN TESTS
+
+
+# ------------------------------------------------------------------------------------------------ bonus
+
+
+@task("p2.bonus.leaky_relu")
+def test_leaky_relu(p2):
+    x, g = randn(5, 4, seed=80), randn(5, 4, seed=81)
+    got = p2.call("forward_backward", spec={"cls": "LeakyReLU", "args": [0.1]}, inputs=[x], grad_output=g)
+    out, (gx,), _ = autograd(lambda x: F.leaky_relu(x, 0.1), [x], [], g)
+    expect_close("LeakyReLU(0.1) forward", got["output"], out)
+    expect_close("LeakyReLU(0.1) backward", got["grad_input"], gx)
+
+
+@task("p2.bonus.momentum")
+def test_sgd_momentum(p2):
+    optimizer_check(p2, "SGD", {"lr": 0.1, "momentum": 0.9}, torch.optim.SGD, seed=90, steps=4)
+
+
+@task("p2.bonus.adam")
+def test_adam(p2):
+    optimizer_check(p2, "Adam", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-8}, torch.optim.Adam, seed=100, steps=4)
+
+
+@task("p2.bonus.bce")
+def test_bce(p2):
+    logits = randn(6, 1, seed=110) * 3
+    target = torch.rand(6, 1, generator=torch.Generator().manual_seed(111), dtype=F64).round()
+    got = p2.call("loss", cls="LossBCE", prediction=logits, target=target)
+    value, (grad,), _ = autograd(F.binary_cross_entropy_with_logits, [logits], [target], None)
+    expect_close("LossBCE value (on logits, mean)", expect_tensor("LossBCE value", got["value"]).reshape(()), value)
+    expect_close("LossBCE gradient", got["grad"], grad, cause="(σ(z) − y) / number of elements")
+
+
+@task("p2.bonus.cross_entropy")
+def test_cross_entropy(p2):
+    logits = randn(7, 4, seed=120) * 5
+    target = torch.randint(0, 4, (7,), generator=torch.Generator().manual_seed(121))
+    got = p2.call("loss", cls="LossCrossEntropy", prediction=logits, target=target)
+    value, (grad,), _ = autograd(F.cross_entropy, [logits], [target], None)
+    expect_close("LossCrossEntropy value", expect_tensor("value", got["value"]).reshape(()), value)
+    expect_close("LossCrossEntropy gradient", got["grad"], grad, cause="(softmax − onehot(target)) / N")
+
+
+@task("p2.bonus.dropout")
+def test_dropout(p2):
+    x = randn(200, 50, seed=130).abs() + 0.1
+    g = randn(200, 50, seed=131)
+    train = p2.call("forward_backward", spec={"cls": "Dropout", "args": [0.3]}, inputs=[x], grad_output=g, mode="train")
+    out = expect_tensor("Dropout(0.3) output in train mode", train["output"], shape=x.shape)
+    kept = out != 0
+    fraction = float(kept.double().mean())
+    require(0.65 < fraction < 0.75, "Dropout(0.3) in train mode keeps about 70% of the units",
+            expected="≈ 0.70", received=f"{fraction:.3f}")
+    expect_close("Dropout(0.3): kept units are scaled by 1/(1 − p)", out[kept], x[kept] / 0.7)
+    expect_close("Dropout(0.3) backward uses the same mask", train["grad_input"], g * kept / 0.7)
+    evaluation = p2.call("forward_backward", spec={"cls": "Dropout", "args": [0.3]}, inputs=[x], mode="eval")
+    expect_close("Dropout in eval mode is the identity", evaluation["output"], x)
+
+
+@task("p2.bonus.conv2d")
+@pytest.mark.parametrize("stride,padding", [(1, 0), (2, 1)])
+def test_conv2d(p2, stride, padding):
+    x, w, b = randn(2, 3, 7, 6, seed=140), randn(4, 3, 3, 3, seed=141), randn(4, seed=142)
+    out_ref = F.conv2d(x, w, b, stride=stride, padding=padding)
+    g = randn(*out_ref.shape, seed=143)
+    got = p2.call("forward_backward", spec={"cls": "Conv2d", "args": [3, 4, 3],
+                                            "kwargs": {"stride": stride, "padding": padding}},
+                  inputs=[x], grad_output=g, params=[w, b])
+    out, (gx,), gparams = autograd(lambda x, w, b: F.conv2d(x, w, b, stride=stride, padding=padding), [x], [w, b], g)
+    what = f"Conv2d(3, 4, 3, stride={stride}, padding={padding})"
+    expect_close(f"{what} forward", got["output"], out)
+    expect_close(f"{what}: gradient w.r.t. the input", got["grad_input"], gx)
+    expect_close(f"{what}: gradient w.r.t. the weight", got["param_grads"][0], gparams[0])
+    expect_close(f"{what}: gradient w.r.t. the bias", got["param_grads"][1], gparams[1])
+
+
+@task("p2.bonus.maxpool")
+def test_maxpool(p2):
+    x = randn(2, 3, 6, 4, seed=150)
+    g = randn(2, 3, 3, 2, seed=151)
+    got = p2.call("forward_backward", spec={"cls": "MaxPool2d", "args": [2]}, inputs=[x], grad_output=g)
+    out, (gx,), _ = autograd(lambda x: F.max_pool2d(x, 2), [x], [], g)
+    expect_close("MaxPool2d(2) forward", got["output"], out)
+    expect_close("MaxPool2d(2) backward: the gradient goes to each window's maximum", got["grad_input"], gx)
+
+
+@task("p2.bonus.flatten")
+def test_flatten(p2):
+    x, g = randn(3, 2, 4, 5, seed=160), randn(3, 40, seed=161)
+    got = p2.call("forward_backward", spec={"cls": "Flatten"}, inputs=[x], grad_output=g)
+    expect_close("Flatten forward (N×C×H×W -> N×CHW)", got["output"], x.reshape(3, -1))
+    expect_close("Flatten backward (back to the input's shape)", got["grad_input"], g.reshape(x.shape))
