@@ -1,8 +1,9 @@
 """The grading suite's pytest plugin: options, the student's workers, feedback and the grade report.
 
 Options: ``--submission PATH`` (a folder laid out like ``assignments/``; default ``assignments``),
-``--task ID`` (one task or a prefix such as ``p2.linear``), ``--visibility public|all`` and
-``--grade-report FILE`` (JSON written atomically at the end of the session).
+``--task ID`` (one task or a prefix such as ``p2.linear``), ``--visibility public|all``,
+``--grade-report FILE`` (JSON written atomically at the end of the session) and ``--limit-scale X``
+(every per-task time limit times X).
 """
 
 from __future__ import annotations
@@ -36,6 +37,8 @@ def pytest_addoption(parser):
     group.addoption("--visibility", choices=("public", "all"), default="all",
                     help="public: the tests students see; all: public and hidden (the instructor's grade)")
     group.addoption("--grade-report", default=None, help="write the per-task results as JSON to this file")
+    group.addoption("--limit-scale", type=float, default=1.0,
+                    help="multiply every task's time limit (e.g. 2 on a slow machine; default 1)")
 
 
 def pytest_configure(config):
@@ -99,7 +102,8 @@ def _workers(request):
 def _project(request, name: str) -> Project:
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
-    return Project(workers[name], root, name, marker.kwargs.get("limit", 20.0))
+    scale = request.config.getoption("--limit-scale")
+    return Project(workers[name], root, name, marker.kwargs.get("limit", 20.0) * scale)
 
 
 @pytest.fixture

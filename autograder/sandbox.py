@@ -50,7 +50,7 @@ class StudentError(Exception):
 class Worker:
     """One worker process for one project of one submission, started on first use."""
 
-    def __init__(self, root: str | Path, project: str, *, threads: int | None = None):
+    def __init__(self, root: str | Path, project: str, *, threads: int | None = 1):
         self.root, self.project = str(Path(root).resolve()), project
         self.threads = threads
         self.proc: subprocess.Popen | None = None

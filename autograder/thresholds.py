@@ -10,9 +10,9 @@ The figures and the margin are in docs/calibration.md.
 # of the student's own train_model, on `pairs` fresh training pairs.
 P1 = {
     "pairs": 1000,
-    "epochs": 10,
-    "batch_size": 100,
-    "lr": 1e-3,
+    "epochs": 5,
+    "batch_size": 50,
+    "lr": 2e-3,
     "aux_weight": 1.0,
     "seed": 559,
     "thresholds": {"baseline": 0.70, "siamese": 0.70, "aux": 0.80, "train_model": 0.80},

@@ -32,7 +32,7 @@ NETS = {
 }
 
 # The settings every network is trained with (the same for all three).
-DEFAULTS = {"epochs": 25, "batch_size": 50, "lr": 5e-3, "aux_weight": 1.0}
+DEFAULTS = {"epochs": 40, "batch_size": 50, "lr": 5e-3, "aux_weight": 1.0}
 
 
 @dataclass
@@ -113,56 +113,101 @@ def evaluate(model, pair_input, target, classes, batch_size: int = 1000):
     return correct / n, (digit_correct / (2 * n) if has_digits else None)
 
 
-def run_rounds(models, train, nets, *, rounds: int, seed: int = 0, pairs: int = 1000, device=None,
-               data_dir=None, settings: dict | None = None, progress=None) -> dict[str, NetResult]:
+def _train_one(models, train, key: str, rs: int, data, settings: dict, device) -> dict:
+    """Build network ``key`` with seed ``rs``, train it on ``data`` (the six tensors of a round), score it."""
+    train_input, train_target, train_classes, test_input, test_target, test_classes = (t.to(device) for t in data)
+    name = NETS[key][0]
+    if not hasattr(models, name):
+        raise CourseError(f"models.py defines no class {name}")
+    if not hasattr(train, "train_model"):
+        raise CourseError("train.py defines no function train_model")
+    torch.manual_seed(rs)
+    model = _call(f"{name}()", getattr(models, name)).to(device)
+    optional = _accepted(train.train_model, {
+        "test_input": test_input, "test_target": test_target, "test_classes": test_classes, "seed": rs})
+    start, cpu_start = time.perf_counter(), time.process_time()
+    history = _call("train_model", train.train_model, model, train_input, train_target, train_classes,
+                    **settings, **optional)
+    seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
+    test_acc, digit_acc = evaluate(model, test_input, test_target, test_classes)
+    train_acc, _ = evaluate(model, train_input, train_target, train_classes)
+    return {"parameters": sum(p.numel() for p in model.parameters()), "test_accuracy": test_acc,
+            "train_accuracy": train_acc, "digit_accuracy": digit_acc, "seconds": seconds,
+            "cpu_seconds": cpu_seconds, "history": list(history or [])}
+
+
+def _train_in_worker(impl, key, rs, pairs, data_dir, settings, device, threads):
+    """One network of one round in a pool process: load the implementation, draw the round's pairs, train."""
+    torch.set_num_threads(threads)
+    models, train = load_implementation(impl)
+    return _train_one(models, train, key, rs, generate_pair_sets(pairs, seed=rs, data_dir=data_dir), settings,
+                      torch.device(device))
+
+
+def _record(res: NetResult, out: dict) -> None:
+    res.parameters = out["parameters"]
+    res.test_accuracy.append(out["test_accuracy"])
+    res.train_accuracy.append(out["train_accuracy"])
+    if out["digit_accuracy"] is not None:
+        res.digit_accuracy.append(out["digit_accuracy"])
+    res.seconds.append(out["seconds"])
+    res.cpu_seconds.append(out["cpu_seconds"])
+    res.histories.append(out["history"])
+
+
+def run_rounds(impl, nets, *, rounds: int, seed: int = 0, pairs: int = 1000, device=None, data_dir=None,
+               settings: dict | None = None, progress=None, jobs: int = 1, threads: int = 1) -> dict[str, NetResult]:
     """Train every network of ``nets`` (keys of ``NETS``) for ``rounds`` rounds; return a ``NetResult`` each.
 
-    ``settings`` are the keyword arguments of ``train_model`` (default ``DEFAULTS``); ``progress(key, round,
-    result)`` is called after each trained network.
+    ``impl`` is the implementation folder (see :func:`load_implementation`). ``settings`` are the keyword
+    arguments of ``train_model`` (default ``DEFAULTS``); ``progress(key, round, result)`` is called after each
+    trained network. With ``jobs`` > 1 the trainings run in that many processes (``threads`` PyTorch threads
+    each); every training is seeded by its round alone, so the numbers are the same as with ``jobs=1``.
     """
     settings = dict(DEFAULTS if settings is None else settings)
     device = torch.device(device or "cpu")
     unknown = [k for k in nets if k not in NETS]
     if unknown:
         raise CourseError(f"unknown network(s) {', '.join(unknown)}; choose among {', '.join(NETS)}")
-    classes_ = {}
-    for key in nets:
-        name = NETS[key][0]
-        if not hasattr(models, name):
-            raise CourseError(f"models.py defines no class {name}")
-        classes_[key] = getattr(models, name)
-    for fn in ("train_model",):
-        if not hasattr(train, fn):
-            raise CourseError(f"train.py defines no function {fn}")
-
+    models, train = load_implementation(impl)
+    for key in nets:  # fail before any training when a class is missing
+        if not hasattr(models, NETS[key][0]):
+            raise CourseError(f"models.py defines no class {NETS[key][0]}")
     results = {key: NetResult(key, NETS[key][1]) for key in nets}
+    outputs: dict[tuple[int, str], dict] = {}
+
+    def done(key, r, out):
+        outputs[r, key] = out
+        if progress is not None:
+            shown = NetResult(key, NETS[key][1])
+            _record(shown, out)
+            progress(key, r, shown)
+
+    if jobs <= 1 or rounds * len(nets) == 1:
+        for r in range(rounds):
+            rs = round_seed(seed, r)
+            data = generate_pair_sets(pairs, seed=rs, data_dir=data_dir)
+            for key in nets:
+                done(key, r, _train_one(models, train, key, rs, data, settings, device))
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor, as_completed
+
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = {pool.submit(_train_in_worker, str(impl), key, round_seed(seed, r), pairs, data_dir, settings,
+                                   str(device), threads): (r, key)
+                       for r in range(rounds) for key in nets}
+            try:
+                for future in as_completed(futures):
+                    r, key = futures[future]
+                    done(key, r, future.result())
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
     for r in range(rounds):
-        rs = round_seed(seed, r)
-        data = generate_pair_sets(pairs, seed=rs, data_dir=data_dir)
-        train_input, train_target, train_classes, test_input, test_target, test_classes = (
-            t.to(device) for t in data)
         for key in nets:
-            torch.manual_seed(rs)
-            model = _call(f"{NETS[key][0]}()", classes_[key]).to(device)
-            res = results[key]
-            res.parameters = sum(p.numel() for p in model.parameters())
-            optional = _accepted(train.train_model, {
-                "test_input": test_input, "test_target": test_target, "test_classes": test_classes, "seed": rs})
-            start, cpu_start = time.perf_counter(), time.process_time()
-            history = _call("train_model", train.train_model, model, train_input, train_target, train_classes,
-                            **settings, **optional)
-            seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
-            test_acc, digit_acc = evaluate(model, test_input, test_target, test_classes)
-            train_acc, _ = evaluate(model, train_input, train_target, train_classes)
-            res.test_accuracy.append(test_acc)
-            res.train_accuracy.append(train_acc)
-            if digit_acc is not None:
-                res.digit_accuracy.append(digit_acc)
-            res.seconds.append(seconds)
-            res.cpu_seconds.append(cpu_seconds)
-            res.histories.append(list(history or []))
-            if progress is not None:
-                progress(key, r, res)
+            _record(results[key], outputs[r, key])
     return results
 
 

@@ -224,6 +224,17 @@ def test_course_run_project1_quick(tmp_path, capsys):
     assert len(data["rows"]) == 3 * data["summary"]["rounds"]
 
 
+def test_parallel_rounds_give_the_numbers_of_a_serial_run(tmp_path):
+    def rows(jobs):
+        out = tmp_path / f"jobs{jobs}"
+        assert cli.main(["run", "project1", "--no-progress", "--rounds", "2", "--epochs", "1", "--pairs", "100",
+                         "--nets", "baseline,aux", "--jobs", str(jobs), "--out", str(out)]) == 0
+        return [(r["net"], r["round"], r["test_accuracy"], r["train_accuracy"])
+                for r in json.loads((out / "project1.json").read_text())["rows"]]
+
+    assert rows(1) == rows(2)
+
+
 def test_course_run_project1_names_an_unimplemented_function(tmp_path, capsys):
     project = tmp_path / "impl" / "project1"
     project.mkdir(parents=True)
@@ -257,7 +268,7 @@ def test_unknown_net_is_a_clear_error(tmp_path):
 
     args = Args()
     for key, value in dict(rounds=None, epochs=None, pairs=None, batch_size=50, lr=5e-3, aux_weight=1.0,
-                           nets="baseline,resnet", seed=0, device="cpu", threads=None, impl="solutions",
+                           nets="baseline,resnet", seed=0, device="cpu", threads=None, jobs=None, impl="solutions",
                            out=str(tmp_path), data_dir=None, quick=True, no_progress=True).items():
         setattr(args, key, value)
     with pytest.raises(CourseError, match="resnet"):

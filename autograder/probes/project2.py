@@ -130,3 +130,18 @@ def circle_predictions(ctx, train_input, train_target, test_input, epochs, lr, b
         losses.append(total)
     model.eval() if hasattr(model, "eval") else None
     return {"predictions": plain(model.forward(test_input - 0.5).argmax(dim=1)), "losses": losses}
+
+
+def started(ctx):
+    """``True`` once ``Linear.forward`` is written; raises NotImplementedError before (skeleton: "not implemented").
+
+    Any other failure counts as started: the tasks that test the part report it.
+    """
+    fw = _fw(ctx)
+    try:
+        fw.Linear(2, 2).forward(torch.zeros(1, 2))
+    except NotImplementedError:
+        raise
+    except Exception:  # noqa: BLE001
+        pass
+    return True

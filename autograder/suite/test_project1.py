@@ -70,6 +70,7 @@ def shared(calls: dict, batch: int) -> list[str]:
 def test_files_follow_the_rules(p1, filename):
     path = p1.folder / filename
     require(path.is_file(), f"project1/{filename} exists", expected="the file", received="nothing")
+    p1.call("started")  # the rules apply to code you wrote: "not implemented" until BaselineNet is
     violations = check_file(path)
     require(not violations, f"{filename} follows the rules", expected="no use of the grader, pytest or sys.modules",
             received="; ".join(violations))

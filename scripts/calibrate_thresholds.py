@@ -1,0 +1,120 @@
+"""Calibrate the grading suite's accuracy thresholds (autograder/thresholds.py); see docs/calibration.md.
+
+Runs the training probes of the suite, in the suite's worker processes, exactly as the grading tests call
+them, over many seeds, on the reference solutions and on the plain trick-free submission of
+tests/fixtures/plain (project 1), and prints per probe the min / mean / std / max test accuracy, the
+threshold in force and the margin between the worst run and the threshold.
+
+    python scripts/calibrate_thresholds.py                 # 20 seeds, both implementations, 2 workers
+    python scripts/calibrate_thresholds.py --seeds 5 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT))
+
+from autograder import thresholds  # noqa: E402
+from autograder.sandbox import Worker  # noqa: E402
+from course.data import generate_disc_set, generate_pair_sets  # noqa: E402
+
+IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
+FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses others (thresholds.P1["seed"], ...)
+
+
+def p1_runs(impl: Path, seed: int) -> dict[str, float]:
+    cfg = thresholds.P1
+    train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(cfg["pairs"], seed=seed)
+    out = {}
+    worker = Worker(impl, "project1")
+    try:
+        for probe, nets in (("train_kit", ("baseline", "siamese", "aux")), ("train_student", ("aux",))):
+            for net in nets:
+                got = worker.call(probe, timeout=600, net=net, train_input=train_input, train_target=train_target,
+                                  train_classes=train_classes, test_input=test_input, epochs=cfg["epochs"],
+                                  batch_size=cfg["batch_size"], lr=cfg["lr"], aux_weight=cfg["aux_weight"], seed=seed)
+                predictions = got["test"] if probe == "train_student" else got
+                key = net if probe == "train_kit" else "train_model"
+                out[key] = float((predictions["target"] == test_target).double().mean())
+    finally:
+        worker.close()
+    return out
+
+
+def p2_runs(impl: Path, seed: int) -> dict[str, float]:
+    cfg = thresholds.P2_CIRCLE
+    train_input, train_target = generate_disc_set(1000, seed=seed)
+    test_input, test_target = generate_disc_set(1000, seed=seed + 50_000)
+    worker = Worker(impl, "project2")
+    try:
+        got = worker.call("circle_predictions", timeout=600, train_input=train_input, train_target=train_target,
+                          test_input=test_input, epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"],
+                          seed=seed)
+    finally:
+        worker.close()
+    return {"circle": float((got["predictions"] == test_target).double().mean())}
+
+
+def one(impl_name: str, project: str, seed: int) -> tuple[str, str, int, dict, float]:
+    start = time.perf_counter()
+    runs = (p1_runs if project == "project1" else p2_runs)(IMPLS[impl_name], seed)
+    return impl_name, project, seed, runs, time.perf_counter() - start
+
+
+def threshold_of(key: str) -> float:
+    return thresholds.P2_CIRCLE["threshold"] if key == "circle" else thresholds.P1["thresholds"][key]
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--seeds", type=int, default=20)
+    parser.add_argument("--jobs", type=int, default=2, help="workers at a time (default 2)")
+    parser.add_argument("--json", default=None, help="write every run and the summary here")
+    args = parser.parse_args(argv)
+
+    jobs = [(impl, "project1", FIRST_SEED + s) for s in range(args.seeds) for impl in IMPLS]
+    jobs += [("solutions", "project2", FIRST_SEED + s) for s in range(args.seeds)]
+    runs: dict[tuple[str, str], list[float]] = {}
+    seconds: dict[tuple[str, str], list[float]] = {}
+    start = time.perf_counter()
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for impl, project, seed, got, took in pool.map(lambda job: one(*job), jobs):
+            print(f"{impl:<9} {project} seed {seed}: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in got.items())
+                  + f"  ({took:.1f} s)", flush=True)
+            for key, value in got.items():
+                runs.setdefault((impl, key), []).append(value)
+            seconds.setdefault((impl, project), []).append(took)
+
+    summary = []
+    print(f"\n{args.seeds} seeds from {FIRST_SEED}; protocol P1 {thresholds.P1}; circle {thresholds.P2_CIRCLE}")
+    print(f"{'probe':<12} {'impl':<10} {'min':>7} {'mean':>7} {'std':>6} {'max':>7} {'threshold':>10} {'margin':>7}")
+    for (impl, key), values in sorted(runs.items(), key=lambda kv: (kv[0][1], kv[0][0])):
+        entry = {"probe": key, "impl": impl, "min": min(values), "mean": statistics.mean(values),
+                 "std": statistics.pstdev(values), "max": max(values), "threshold": threshold_of(key),
+                 "runs": values}
+        entry["margin"] = entry["min"] - entry["threshold"]
+        summary.append(entry)
+        print(f"{key:<12} {impl:<10} {100 * entry['min']:6.1f}% {100 * entry['mean']:6.1f}% {100 * entry['std']:5.1f} "
+              f"{100 * entry['max']:6.1f}% {100 * entry['threshold']:9.1f}% {100 * entry['margin']:6.1f}")
+    for (impl, project), values in sorted(seconds.items()):
+        print(f"{impl:<9} {project}: {statistics.mean(values):.1f} s per seed (training probes, worker included)")
+    print(f"wall time {time.perf_counter() - start:.0f} s")
+    if args.json:
+        Path(args.json).write_text(json.dumps({"seeds": args.seeds, "first_seed": FIRST_SEED, "p1": thresholds.P1,
+                                               "circle": thresholds.P2_CIRCLE, "summary": summary}, indent=2))
+    low = [e for e in summary if e["margin"] < 0]
+    if low:
+        print("below threshold: " + ", ".join(f"{e['probe']} ({e['impl']})" for e in low))
+    return 1 if low else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,193 @@
+"""The grading suite graded: the rubric, full marks for the solutions, 0 and a clean report for the skeletons,
+the plain submission clearing every calibrated threshold, broken submissions that cost only their own tasks,
+and student code that cannot forge its result."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder import check, rubric
+from autograder.cli import main as autograder_main
+from course.impl import KIT_ROOT
+
+SOLUTIONS = KIT_ROOT / "solutions"
+ASSIGNMENTS = KIT_ROOT / "assignments"
+PLAIN = KIT_ROOT / "tests" / "fixtures" / "plain"
+
+
+def grade(root, tmp_path, *extra, visibility="all"):
+    """Run the suite on ``root``; return (report, pytest's output)."""
+    report = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.json"
+    proc = check.run_suite(Path(root), report, visibility=visibility, extra=tuple(extra))
+    assert report.is_file(), f"no grade report; pytest said:\n{proc.stdout[-3000:]}"
+    return json.loads(report.read_text()), proc.stdout
+
+
+def by_task(report):
+    return {t["task"]: t for t in report["tasks"]}
+
+
+def copy_submission(src: Path, tmp_path: Path, name="submission") -> Path:
+    dest = tmp_path / name
+    for project in ("project1", "project2"):
+        shutil.copytree(src / project, dest / project, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+    return dest
+
+
+# ------------------------------------------------------------------------------------------------ the rubric
+
+
+def test_rubric_totals_and_ids():
+    assert rubric.core_total() == 100
+    assert sum(t.points for t in rubric.TASKS if t.project == "project1" and not t.bonus) == 40
+    assert rubric.bonus_total() > 0
+    for t in rubric.TASKS:
+        assert re.fullmatch(r"p[12](\.[a-z0-9_]+)+", t.id), t.id
+        assert t.visibility in ("public", "hidden") and t.points > 0 and t.description
+    assert {t.id for t in rubric.select("p2.linear")} == {"p2.linear.forward", "p2.linear.backward"}
+
+
+def test_every_task_has_tests_and_every_test_a_task():
+    tested = set()
+    for source in check.SUITE.glob("test_*.py"):
+        tested |= set(re.findall(r'@task\("([^"]+)"', source.read_text()))
+    assert tested == {t.id for t in rubric.TASKS}, "tasks without a test, or tests of unknown tasks"
+    # the per-task marker selects that task's tests through plain pytest (MiniTorch style)
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(check.SUITE), "--collect-only", "-q",
+                           "-p", "no:cacheprovider", "-o", "addopts=", "--submission", str(SOLUTIONS),
+                           "-m", "p2_linear_backward"], capture_output=True, text=True, cwd=KIT_ROOT, timeout=120)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    selected = [line for line in proc.stdout.splitlines() if "::" in line]
+    assert selected and all("test_linear_backward" in line for line in selected), proc.stdout
+
+
+def test_docs_rubric_table_is_the_rubric():
+    text = (KIT_ROOT / "docs" / "rubric.md").read_text()
+    assert rubric.markdown_table() in text, "docs/rubric.md is stale: paste `python -m autograder.rubric` into it"
+
+
+# ------------------------------------------------------------------------------------------------ reference runs
+
+
+@pytest.fixture(scope="module")
+def solutions_report(tmp_path_factory):
+    return grade(SOLUTIONS, tmp_path_factory.mktemp("solutions"))
+
+
+def test_solutions_score_full_marks_and_every_bonus(solutions_report):
+    report, output = solutions_report
+    failed = {t["task"]: t["feedback"] for t in report["tasks"] if t["points"] < t["max_points"]}
+    assert not failed, f"the solutions lose points:\n{json.dumps(failed, indent=1)[:4000]}\n{output[-2000:]}"
+    assert report["score"] == 100 and report["bonus"] == rubric.bonus_total()
+    assert report["visibility"] == "all"
+
+
+def test_skeletons_score_zero_with_a_readable_report(tmp_path):
+    report, _ = grade(ASSIGNMENTS, tmp_path)
+    assert report["score"] == 0 and report["bonus"] == 0
+    statuses = {t["task"]: t["status"] for t in report["tasks"]}
+    # every task that runs student code says "not implemented"; the static rules pass on an empty file
+    assert {s for task, s in statuses.items() if not task.endswith(".rules")} == {"not implemented"}, statuses
+    from autograder.report import render
+
+    text = render(report)
+    assert "Traceback" not in text and "NotImplementedError" not in text
+    assert "not implemented" in text and "Total: 0 / 100" in text
+
+
+def test_plain_submission_clears_every_project1_task(tmp_path):
+    """A correct, unremarkable submission (tests/fixtures/plain) must earn every point of project 1."""
+    report, output = grade(PLAIN, tmp_path, "--task", "p1")
+    lost = {t["task"]: t["feedback"] for t in report["tasks"] if t["points"] < t["max_points"]}
+    assert not lost, json.dumps(lost, indent=1)[:4000]
+
+
+# ------------------------------------------------------------------------------------------------ bad submissions
+
+
+def test_syntax_error_in_project1_still_grades_project2(tmp_path):
+    sub = copy_submission(SOLUTIONS, tmp_path)
+    models = sub / "project1" / "models.py"
+    models.write_text(models.read_text().replace("class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)", 1))
+    report, _ = grade(sub, tmp_path, "--task", "p1.shapes", visibility="public")
+    task = by_task(report)["p1.shapes"]
+    assert task["points"] == 0 and task["status"] == "the file does not import"
+    assert "models.py" in task["feedback"] and "line" in task["feedback"] and "SyntaxError" in task["feedback"]
+    report, _ = grade(sub, tmp_path, "--task", "p2.linear", visibility="public")
+    assert all(t["points"] == t["max_points"] for t in report["tasks"]), report
+
+
+def test_endless_loop_times_out_alone(tmp_path):
+    """Tanh.backward never returns: its cases time out, named as such; ReLU and Sigmoid still earn points."""
+    sub = copy_submission(SOLUTIONS, tmp_path)
+    fw = sub / "project2" / "framework.py"
+    source = fw.read_text()
+    start = source.index("class Tanh(Module):")
+    at = source.index("def backward(self", start)
+    body = source.index("### BEGIN SOLUTION", at)
+    fw.write_text(source[:body] + "while True:\n            pass\n        " + source[body:])
+    report, output = grade(sub, tmp_path, "--task", "p2.activations.backward", "--limit-scale", "0.1",
+                           visibility="public")
+    task = by_task(report)["p2.activations.backward"]
+    assert 0 < task["passed"] < task["cases"], task
+    assert task["status"] == "timed out" and "timed out after 2 s" in task["feedback"], task["feedback"]
+    assert 0 < task["points"] < task["max_points"]
+
+
+def test_crash_and_wrong_values_give_feedback_not_tracebacks(tmp_path):
+    sub = copy_submission(SOLUTIONS, tmp_path)
+    fw = sub / "project2" / "framework.py"
+    source = fw.read_text()
+    # Sigmoid.forward kills its process; Linear.backward forgets the transpose of the weight gradient's product
+    start = source.index("class Sigmoid(Module):")
+    at = source.index("### BEGIN SOLUTION", source.index("def forward(self", start))
+    source = source[:at] + "import os\n        os._exit(3)\n        " + source[at:]
+    fw.write_text(source)
+    report, _ = grade(sub, tmp_path, "--task", "p2.activations.forward", visibility="public")
+    task = by_task(report)["p2.activations.forward"]
+    assert task["status"] == "the Python process died" and 0 < task["points"] < task["max_points"], task
+
+
+def test_student_code_cannot_forge_its_result(tmp_path):
+    """A framework that patches torch's comparisons and pytest at import time, with a wrong backward: the judge
+    runs in another process, so it still fails (and the static rules flag the attempt)."""
+    sub = copy_submission(SOLUTIONS, tmp_path)
+    fw = sub / "project2" / "framework.py"
+    source = fw.read_text()
+    forge = ("\nimport torch as _t\n_t.allclose = lambda *a, **k: True\n"
+             "import autograder.checks as _c\n_c.expect_close = lambda *a, **k: None\n")
+    source = source.replace("        return gradwrtoutput * self.mask\n", "        return -gradwrtoutput * self.mask\n", 1)
+    fw.write_text(source + forge)
+    report, _ = grade(sub, tmp_path, "--task", "p2", visibility="public")
+    tasks = by_task(report)
+    assert tasks["p2.rules"]["points"] == 0 and "autograder" in tasks["p2.rules"]["feedback"]
+    assert tasks["p2.activations.backward"]["points"] < tasks["p2.activations.backward"]["max_points"]
+    assert "ReLU" in tasks["p2.activations.backward"]["feedback"]
+
+
+# ------------------------------------------------------------------------------------------------ the command
+
+
+def test_check_command_prints_the_table(capsys):
+    code = autograder_main(["check", str(ASSIGNMENTS), "--task", "p2.linear"])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert "p2.linear.forward" in printed and "p2.linear.backward" in printed and "not implemented" in printed
+    assert "Total: 0 / 12" in printed and "Traceback" not in printed
+
+
+def test_check_command_require_full_and_errors(tmp_path, capsys):
+    assert autograder_main(["check", str(ASSIGNMENTS), "--task", "p2.mse", "--require-full"]) == 1
+    assert autograder_main(["check", str(SOLUTIONS), "--task", "p2.mse", "--require-full"]) == 0
+    capsys.readouterr()
+    assert autograder_main(["check", str(tmp_path)]) == 2
+    assert "project1" in capsys.readouterr().err
+    assert autograder_main(["check", str(SOLUTIONS), "--task", "p9.nothing"]) == 2
+    assert "matches no task" in capsys.readouterr().err
