@@ -54,7 +54,7 @@ def accuracy(model, pair_input, target, batch_size=1000):
     raise NotImplementedError()
 
 
-def train_model(model, train_input, train_target, train_classes, *, epochs=25, batch_size=50, lr=5e-3,
+def train_model(model, train_input, train_target, train_classes, *, epochs=40, batch_size=50, lr=5e-3,
                 aux_weight=1.0, weight_decay=1e-4, augment=True, test_input=None, test_target=None,
                 test_classes=None, seed=None, callback=None):
     """Train ``model`` on the training pairs and return its history, one dict per epoch.
