@@ -2,8 +2,9 @@
 
 Every threshold is calibrated by ``python scripts/calibrate_thresholds.py``: it runs the reference solutions
 and a plain, trick-free implementation (``tests/fixtures/plain``) through the very probes the suite uses,
-over ≥ 20 seeds, and the threshold is set with a margin below the worst run of the *plain* implementation.
-The figures and the margin are in docs/calibration.md.
+over 20 seeds; each threshold is the worst run of either implementation minus max(3 points, 2 × the standard
+deviation of that implementation), rounded down to a whole percent. The figures are in docs/calibration.md
+(measured 2026-11-23: python scripts/calibrate_thresholds.py --seeds 20 --jobs 1).
 """
 
 # Project 1: the kit's fixed protocol (Adam, cross-entropy + aux_weight × digit cross-entropies) and the call
@@ -15,9 +16,9 @@ P1 = {
     "lr": 2e-3,
     "aux_weight": 1.0,
     "seed": 559,
-    "thresholds": {"baseline": 0.70, "siamese": 0.70, "aux": 0.80, "train_model": 0.80},
+    "thresholds": {"baseline": 0.62, "siamese": 0.75, "aux": 0.78, "train_model": 0.77},
 }
 P1_HIDDEN_SEED = 8117
 
 # Project 2: the circle network 2-25-25-25-2 (ReLU), MSE on one-hot targets, plain SGD.
-P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold": 0.90}
+P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold": 0.85}

@@ -37,7 +37,9 @@ def by_task(report):
 def copy_submission(src: Path, tmp_path: Path, name="submission") -> Path:
     dest = tmp_path / name
     for project in ("project1", "project2"):
-        shutil.copytree(src / project, dest / project, ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
+        if (src / project).is_dir():
+            shutil.copytree(src / project, dest / project,
+                            ignore=shutil.ignore_patterns("*.ipynb", "__pycache__"))
     return dest
 
 
@@ -119,7 +121,7 @@ def test_syntax_error_in_project1_still_grades_project2(tmp_path):
     report, _ = grade(sub, tmp_path, "--task", "p1.shapes", visibility="public")
     task = by_task(report)["p1.shapes"]
     assert task["points"] == 0 and task["status"] == "the file does not import"
-    assert "models.py" in task["feedback"] and "line" in task["feedback"] and "SyntaxError" in task["feedback"]
+    assert "models.py" in task["feedback"] and "line 108" in task["feedback"] and "syntax error" in task["feedback"]
     report, _ = grade(sub, tmp_path, "--task", "p2.linear", visibility="public")
     assert all(t["points"] == t["max_points"] for t in report["tasks"]), report
 
@@ -170,6 +172,17 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     assert tasks["p2.rules"]["points"] == 0 and "autograder" in tasks["p2.rules"]["feedback"]
     assert tasks["p2.activations.backward"]["points"] < tasks["p2.activations.backward"]["max_points"]
     assert "ReLU" in tasks["p2.activations.backward"]["feedback"]
+    assert tasks["p2.circle"]["points"] == 0, "a wrong ReLU backward must not train the circle network"
+
+
+def test_a_network_that_ignores_its_input_fails_the_accuracy_task(tmp_path):
+    """The calibrated threshold is above what a constant predictor scores (about 55% of targets are 1)."""
+    sub = copy_submission(PLAIN, tmp_path)
+    models = sub / "project1" / "models.py"
+    models.write_text(models.read_text().replace("return self.net(x / 255), None", "return self.net(x * 0), None"))
+    report, _ = grade(sub, tmp_path, "--task", "p1.accuracy.baseline", visibility="public")
+    task = by_task(report)["p1.accuracy.baseline"]
+    assert task["points"] == 0 and "expected: ≥ 62.0%" in task["feedback"], task["feedback"]
 
 
 # ------------------------------------------------------------------------------------------------ the command
