@@ -241,7 +241,7 @@ def test_course_run_project1_names_an_unimplemented_function(tmp_path, capsys):
     text = open(load_module("solutions", "project1", "models").__file__).read()
     # BaselineNet.forward becomes a skeleton
     (project / "models.py").write_text(text.replace(
-        "        target_logits = self.classifier(self.features(scale_input(x)))\n        return target_logits, None\n",
+        "        return self.net(scale_input(x)), None\n",
         "        raise NotImplementedError\n", 1))
     (project / "train.py").write_text(open(load_module("solutions", "project1", "train").__file__).read())
     code = cli.main(["run", "project1", "--quick", "--no-progress", "--nets", "baseline", "--rounds", "1",

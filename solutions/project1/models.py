@@ -12,7 +12,7 @@ The networks scale their input themselves (``scale_input``), so a caller never n
 =================  =============================================================  ==========
 network            idea                                                           parameters
 =================  =============================================================  ==========
-``BaselineNet``    one convnet over the 2-channel image; no weight sharing         65,794
+``BaselineNet``    a 2-channel ``DigitNet`` over the whole pair; no sharing       65,794
 ``SiameseNet``     one ``DigitNet`` applied to each digit + a learned comparison   67,500
 ``AuxiliaryNet``   one ``DigitNet`` applied to each digit, trained on the digit    66,026
                    classes too (auxiliary losses); the target is read off the
@@ -38,24 +38,25 @@ def scale_input(x):
 
 
 class DigitNet(nn.Module):
-    """A small convnet for ONE 14×14 digit: input ``N×1×14×14`` (already scaled), output ``N×out_features``.
+    """A small convnet for 14×14 images: input ``N×in_channels×14×14`` (already scaled), output ``N×out_features``.
 
-    Layers (shapes for a batch of N digits)::
+    Layers (shapes for a batch of N images)::
 
-        conv 3×3,  1→32, padding 1, BatchNorm, ReLU          N×32×14×14
+        conv 3×3, in_channels→32, padding 1, BatchNorm, ReLU     N×32×14×14
         conv 3×3, 32→32, padding 1, BatchNorm, ReLU, max-pool 2   N×32×7×7
         conv 3×3, 32→64, padding 1, BatchNorm, ReLU, max-pool 2   N×64×3×3
         flatten, dropout, linear 576→64, BatchNorm, ReLU      N×64
         dropout, linear 64→out_features                       N×out_features
 
-    With ``out_features=10`` it has 66,026 parameters.
+    ``DigitNet()`` (one digit in, 10 class scores out) has 66,026 parameters; ``BaselineNet`` uses
+    ``DigitNet(in_channels=2, out_features=2)`` on the whole pair.
     """
 
-    def __init__(self, out_features=10, dropout=0.25):
+    def __init__(self, in_channels=1, out_features=10, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
         self.features = nn.Sequential(
-            nn.Conv2d(1, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+            nn.Conv2d(in_channels, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
             nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
         )
@@ -67,7 +68,7 @@ class DigitNet(nn.Module):
         ### END SOLUTION
 
     def forward(self, x):
-        """``x``: ``N×1×14×14`` scaled digits → ``N×out_features``."""
+        """``x``: ``N×in_channels×14×14`` scaled images → ``N×out_features``."""
         ### BEGIN SOLUTION
         return self.classifier(self.features(x))
         ### END SOLUTION
@@ -76,8 +77,9 @@ class DigitNet(nn.Module):
 class BaselineNet(nn.Module):
     """The baseline: ONE convnet that sees the pair as a 2-channel 14×14 image. No weight sharing.
 
-    Same layers as ``DigitNet`` except that the first convolution reads 2 channels (2→32) and the last
-    linear layer outputs the 2 target logits. 65,794 parameters.
+    ``self.net`` is ``DigitNet(in_channels=2, out_features=2)``: the same layers as the digit branch, except
+    that the first convolution reads both digits (2→32) and the last linear layer outputs the 2 target
+    logits. It runs once per pair, so no parameter sees the two digits separately. 65,794 parameters.
 
     ``forward(x)``: ``x`` is ``N×2×14×14`` raw pixels → ``(target_logits N×2, None)``.
     """
@@ -85,23 +87,13 @@ class BaselineNet(nn.Module):
     def __init__(self, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
-        self.features = nn.Sequential(
-            nn.Conv2d(2, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
-            nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-            nn.Conv2d(32, 64, kernel_size=3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
-        )
-        self.classifier = nn.Sequential(
-            nn.Flatten(), nn.Dropout(dropout),
-            nn.Linear(64 * 3 * 3, 64), nn.BatchNorm1d(64), nn.ReLU(),
-            nn.Dropout(dropout), nn.Linear(64, 2),
-        )
+        self.net = DigitNet(in_channels=2, out_features=2, dropout=dropout)
         ### END SOLUTION
 
     def forward(self, x):
         """``x``: ``N×2×14×14`` raw pixels → ``(target_logits N×2, None)``."""
         ### BEGIN SOLUTION
-        target_logits = self.classifier(self.features(scale_input(x)))
-        return target_logits, None
+        return self.net(scale_input(x)), None
         ### END SOLUTION
 
 
