@@ -87,3 +87,25 @@ def load_module(impl: str | Path, project: str, module: str) -> types.ModuleType
             raise
         raise SubmissionError(describe_import_error(path, exc)) from exc
     return mod
+
+
+SHAPE_WORDS = ("shape", "size", "mat1", "dimension", "dim ")
+
+
+def student_failure(exc: BaseException, what: str, folder: Path) -> CourseError:
+    """A CourseError for an exception raised by student code: what failed, the student's lines, a likely cause.
+
+    ``folder`` is the student's project folder: only frames from files under it are shown (innermost last),
+    so the message points at the student's own code, not at torch's internals.
+    """
+    folder = Path(folder).resolve()
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
+    lines = [f"{what} raised {type(exc).__name__}: {exc}"]
+    for f in frames[-5:]:
+        lines.append(f"  at {Path(f.filename).name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}")
+    if any(word in str(exc).lower() for word in SHAPE_WORDS):
+        lines.append("likely cause: a tensor of the wrong shape reaches that line; print the shapes just before "
+                     "it and compare them with the shapes the docstring states")
+    else:
+        lines.append("fix the line above (the last one is where it failed), then run the command again")
+    return CourseError("\n".join(lines))

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import inspect
 import time
+from pathlib import Path
 from dataclasses import dataclass, field
 
 import torch
 
 from course.data import generate_pair_sets
 from course.errors import CourseError
-from course.impl import load_module
+from course.impl import load_module, student_failure
 from course.protocol import mean_std, round_seed
 
 # network key -> (class name in models.py, label in tables and figures)
@@ -74,6 +75,14 @@ def _call(what: str, fn, *args, **kwargs):
         return fn(*args, **kwargs)
     except NotImplementedError as exc:
         raise _not_implemented(exc, what) from exc
+    except CourseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - student code: a message, not a traceback
+        try:
+            folder = Path(inspect.getsourcefile(fn)).parent
+        except TypeError:
+            folder = Path.cwd()
+        raise student_failure(exc, what, folder) from exc
 
 
 def _accepted(fn, wanted: dict) -> dict:

@@ -26,7 +26,7 @@ import torch
 from course import protocol
 from course.data import generate_disc_set
 from course.errors import CourseError
-from course.impl import load_module
+from course.impl import load_module, student_failure
 
 N_POINTS = 1000
 DEFAULT_EPOCHS = 250
@@ -174,6 +174,11 @@ def run(args) -> int:
                       f"({row['train_seconds']:.1f}s)")
     except NotImplementedError as exc:
         raise _not_implemented(exc, impl_dir or Path(str(args.impl)) / "project2") from exc
+    except CourseError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - student code: a message, not a traceback
+        raise student_failure(exc, "training the circle network", impl_dir or Path(str(args.impl)) / "project2") \
+            from exc
 
     train_errors = [row["train_error"] for row in rows]
     test_errors = [row["test_error"] for row in rows]

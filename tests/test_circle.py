@@ -145,6 +145,16 @@ def test_cli_names_the_unimplemented_part(tmp_path, capsys, skeleton, expected):
     assert "Traceback" not in err
 
 
+def test_cli_wrong_shape_is_a_message_not_a_traceback(tmp_path, capsys):
+    root = copy_impl(tmp_path)
+    circle_py = root / "project2" / "circle.py"
+    circle_py.write_text(circle_py.read_text().replace("fw.Linear(hidden, hidden), act(),", "fw.Linear(hidden + 1, hidden), act(),", 1))
+    assert main(["run", "project2", "--quick", "--epochs", "1", "--impl", str(root), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "at framework.py, line" in err and "likely cause" in err
+    assert "Traceback" not in err
+
+
 def test_cli_missing_file_is_a_clear_error(tmp_path, capsys):
     root = copy_impl(tmp_path, drop=("circle.py",))
     assert main(["run", "project2", "--quick", "--impl", str(root), "--out", str(tmp_path / "o")]) == 2

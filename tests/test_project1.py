@@ -252,6 +252,21 @@ def test_course_run_project1_names_an_unimplemented_function(tmp_path, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_course_run_project1_wrong_shape_is_a_message_not_a_traceback(tmp_path, capsys, jobs):
+    project = tmp_path / "impl" / "project1"
+    project.mkdir(parents=True)
+    text = open(load_module("solutions", "project1", "models").__file__).read()
+    (project / "models.py").write_text(text.replace("nn.Linear(64 * 3 * 3, 64)", "nn.Linear(64 * 2 * 2, 64)", 1))
+    (project / "train.py").write_text(open(load_module("solutions", "project1", "train").__file__).read())
+    code = cli.main(["run", "project1", "--quick", "--no-progress", "--nets", "baseline", "--rounds", "2",
+                     "--jobs", jobs, "--impl", str(tmp_path / "impl"), "--out", str(tmp_path / "out")])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "RuntimeError" in err and "at models.py, line" in err and "likely cause: a tensor of the wrong shape" in err
+    assert "Traceback" not in err
+
+
 def test_course_run_project1_cuda_without_cuda_is_a_clear_error(tmp_path, capsys):
     if torch.cuda.is_available():
         pytest.skip("this machine has CUDA")
