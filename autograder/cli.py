@@ -8,7 +8,7 @@ import importlib
 import importlib.util
 import sys
 
-from course.errors import CourseError
+from course.cli import run_command
 
 COMMANDS = {
     "release": "autograder.release",
@@ -32,15 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args) or 0)
-    except CourseError as exc:
-        print(f"autograder: error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("autograder: interrupted", file=sys.stderr)
-        return 130
+    return run_command("autograder", build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -63,17 +63,20 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv=None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def run_command(prog: str, args) -> int:
+    """Run a parsed sub-command: a CourseError is one line ``<prog>: error: ...`` and exit status 2."""
     try:
         return int(args.func(args) or 0)
     except CourseError as exc:
-        print(f"course: error: {exc}", file=sys.stderr)
+        print(f"{prog}: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("course: interrupted", file=sys.stderr)
+        print(f"{prog}: interrupted", file=sys.stderr)
         return 130
+
+
+def main(argv=None) -> int:
+    return run_command("course", build_parser().parse_args(argv))
 
 
 if __name__ == "__main__":

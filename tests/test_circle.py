@@ -23,13 +23,7 @@ PROJECT_DIR = resolve_root(IMPL) / "project2"
 REGION = re.compile(r"^([ \t]*)### BEGIN SOLUTION\n.*?^[ \t]*### END SOLUTION[ \t]*\n", re.S | re.M)
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny matrices: one CPU thread is fastest and immune to a busy machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # tests/conftest.py
 
 
 def make_skeleton(source: str) -> str:
