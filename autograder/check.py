@@ -67,7 +67,13 @@ def grade(root: Path, *, task=None, visibility="public", verbose=False) -> dict:
 
 
 def run(args) -> int:
+    import importlib.util
+
     from autograder.report import render
+
+    missing = [name for name in ("pytest", "pytest_timeout") if importlib.util.find_spec(name) is None]
+    if missing:
+        raise CourseError(f"the grading suite needs {' and '.join(missing)}; reinstall the kit: pip install -e .")
 
     root = resolve_root(args.path)
     missing = [name for name in ("project1", "project2") if not (root / name).is_dir()]

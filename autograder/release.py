@@ -330,6 +330,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    import importlib.util
+
+    if importlib.util.find_spec("nbgrader") is None:
+        raise ReleaseError("autograder release needs nbgrader, an instructor tool: install the kit with its dev "
+                           "extras, pip install -e \".[dev]\"")
     source, dest = _kit_path(args.source), _kit_path(args.dest)
     if args.check:
         if not source.is_dir():
