@@ -384,6 +384,14 @@ def test_bundle_runs_on_its_own(bundle):
     assert done.returncode == 0, done.stderr
 
 
+def test_bundle_grades_its_skeletons(bundle):
+    """The bundle's own suite (hidden tests stripped) runs and grades the bundled skeletons."""
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "assignments", "--task", "p2.mse"],
+                          cwd=bundle, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Total: 0 / 5" in done.stdout and "not implemented" in done.stdout
+
+
 def test_student_tox_ini_installs_torch_then_the_kit(bundle):
     tox = Path(sys.executable).with_name("tox")
     if not tox.exists():
