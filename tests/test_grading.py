@@ -117,11 +117,13 @@ def test_plain_submission_clears_every_project1_task(tmp_path):
 def test_syntax_error_in_project1_still_grades_project2(tmp_path):
     sub = copy_submission(SOLUTIONS, tmp_path)
     models = sub / "project1" / "models.py"
-    models.write_text(models.read_text().replace("class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)", 1))
+    source = models.read_text()
+    line = source[:source.index("class SiameseNet(nn.Module):")].count("\n") + 1
+    models.write_text(source.replace("class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)", 1))
     report, _ = grade(sub, tmp_path, "--task", "p1.shapes", visibility="public")
     task = by_task(report)["p1.shapes"]
     assert task["points"] == 0 and task["status"] == "the file does not import"
-    assert "models.py" in task["feedback"] and "line 108" in task["feedback"] and "syntax error" in task["feedback"]
+    assert "models.py" in task["feedback"] and f"line {line}" in task["feedback"] and "syntax error" in task["feedback"]
     report, _ = grade(sub, tmp_path, "--task", "p2.linear", visibility="public")
     assert all(t["points"] == t["max_points"] for t in report["tasks"]), report
 
