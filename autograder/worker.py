@@ -29,14 +29,10 @@ class Context:
         return load_module(self.root, self.project, name)
 
 
-def _student_frames(tb, folder: Path):
-    return [f for f in traceback.extract_tb(tb) if Path(f.filename).resolve().is_relative_to(folder)]
-
-
 def _error(exc: BaseException, folder: Path) -> dict:
-    from course.impl import SubmissionError
+    from course.impl import SubmissionError, student_frames
 
-    frames = _student_frames(exc.__traceback__, folder)
+    frames = student_frames(exc, folder)
     where = ""
     if frames:
         f = frames[-1]

@@ -92,14 +92,19 @@ def load_module(impl: str | Path, project: str, module: str) -> types.ModuleType
 SHAPE_WORDS = ("shape", "size", "mat1", "dimension", "dim ")
 
 
+def student_frames(exc: BaseException, folder: Path) -> list[traceback.FrameSummary]:
+    """The frames of ``exc``'s traceback that lie in files under ``folder`` (the student's), innermost last."""
+    folder = Path(folder).resolve()
+    return [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
+
+
 def student_failure(exc: BaseException, what: str, folder: Path) -> CourseError:
     """A CourseError for an exception raised by student code: what failed, the student's lines, a likely cause.
 
     ``folder`` is the student's project folder: only frames from files under it are shown (innermost last),
     so the message points at the student's own code, not at torch's internals.
     """
-    folder = Path(folder).resolve()
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if Path(f.filename).resolve().is_relative_to(folder)]
+    frames = student_frames(exc, folder)
     lines = [f"{what} raised {type(exc).__name__}: {exc}"]
     for f in frames[-5:]:
         lines.append(f"  at {Path(f.filename).name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}")
@@ -109,3 +114,17 @@ def student_failure(exc: BaseException, what: str, folder: Path) -> CourseError:
     else:
         lines.append("fix the line above (the last one is where it failed), then run the command again")
     return CourseError("\n".join(lines))
+
+
+def innermost_function(exc: BaseException) -> tuple[str, str, int] | None:
+    """``(qualified name, file name, line)`` of the innermost frame of ``exc``'s traceback, or None.
+
+    For a NotImplementedError raised by a skeleton this names the part still to write.
+    """
+    tb, last = exc.__traceback__, None
+    while tb is not None:
+        last, tb = tb, tb.tb_next
+    if last is None:
+        return None
+    code = last.tb_frame.f_code
+    return getattr(code, "co_qualname", code.co_name), Path(code.co_filename).name, last.tb_lineno

@@ -22,7 +22,7 @@ import torch
 
 from course.data import generate_pair_sets
 from course.errors import CourseError
-from course.impl import load_module, student_failure
+from course.impl import innermost_function, load_module, student_failure
 from course.protocol import mean_std, round_seed
 
 # network key -> (class name in models.py, label in tables and figures)
@@ -58,14 +58,8 @@ def load_implementation(impl):
 
 def _not_implemented(exc: NotImplementedError, what: str) -> CourseError:
     """A CourseError naming the innermost student function that raised NotImplementedError."""
-    tb, frame = exc.__traceback__, None
-    while tb is not None:
-        frame, tb = tb.tb_frame, tb.tb_next
-    name = what
-    if frame is not None:
-        code = frame.f_code
-        qualname = getattr(code, "co_qualname", code.co_name)
-        name = f"{qualname} in {code.co_filename.rsplit('/', 1)[-1]}"
+    frame = innermost_function(exc)
+    name = f"{frame[0]} in {frame[1]}" if frame else what
     return CourseError(f"{name} is not implemented yet (it raises NotImplementedError; it was needed by "
                        f"{what}). Write its body, then run the command again.")
 

@@ -26,7 +26,7 @@ import torch
 from course import protocol
 from course.data import generate_disc_set
 from course.errors import CourseError
-from course.impl import load_module, student_failure
+from course.impl import innermost_function, load_module, student_failure
 
 N_POINTS = 1000
 DEFAULT_EPOCHS = 250
@@ -65,15 +65,8 @@ def _threads(n: int | None):
 
 def _not_implemented(exc: NotImplementedError, impl_dir: Path) -> CourseError:
     """Name the function the skeleton left unimplemented, from the innermost frame of the traceback."""
-    tb, last = exc.__traceback__, None
-    while tb is not None:
-        last = tb
-        tb = tb.tb_next
-    where = "a part of the framework"
-    if last is not None:
-        code = last.tb_frame.f_code
-        qualname = getattr(code, "co_qualname", code.co_name)
-        where = f"{qualname} in {Path(code.co_filename).name} (line {last.tb_lineno})"
+    frame = innermost_function(exc)
+    where = f"{frame[0]} in {frame[1]} (line {frame[2]})" if frame else "a part of the framework"
     detail = f": {exc}" if str(exc) else ""
     return CourseError(
         f"{where} is not implemented yet{detail}. Write it in {impl_dir}, between the solution markers, "
