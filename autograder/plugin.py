@@ -8,17 +8,16 @@ Options: ``--submission PATH`` (a folder laid out like ``assignments/``; default
 
 from __future__ import annotations
 
-import json
 import os
-import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from autograder import rubric
-from autograder.checks import GradingFailure
-from autograder.sandbox import StudentError, Worker
+from autograder.expect import GradingFailure
+from autograder.sandbox.judge import StudentError, Worker
+from course.files import write_json
 
 CAUSE_BY_KIND = {
     "not_implemented": "not implemented yet",
@@ -28,6 +27,23 @@ CAUSE_BY_KIND = {
     "invalid": "returned something that is not plain data",
     "exception": "your code raised an exception",
 }
+
+
+def task(task_id: str, *, timeout: float = 20.0):
+    """Mark a grading test as grading ``task_id``: the rubric's task, its own marker, and its time limit.
+
+    ``timeout`` bounds each call into the student's code; pytest-timeout backs it up for the whole test.
+    """
+    if task_id not in rubric.BY_ID:
+        raise KeyError(f"task {task_id!r} is not in autograder/rubric.py")
+    marker = rubric.BY_ID[task_id].marker
+
+    def decorate(fn):
+        fn = pytest.mark.task(task_id, limit=timeout)(fn)
+        fn = getattr(pytest.mark, marker)(fn)
+        return pytest.mark.timeout(timeout * 3 + 30)(fn)
+
+    return decorate
 
 
 def pytest_addoption(parser):
@@ -71,7 +87,7 @@ def pytest_collection_modifyitems(config, items):
 
 
 def submission_root(config) -> Path:
-    from course.impl import resolve_root
+    from course.submission import resolve_root
 
     return resolve_root(config.getoption("--submission") or os.environ.get("AUTOGRADER_SUBMISSION") or "assignments")
 
@@ -182,8 +198,4 @@ def pytest_sessionfinish(session, exitstatus):
     result = score(config._grade_results, config._grade_selected)
     result.update({"submission": root, "visibility": config.getoption("--visibility"),
                    "seconds": round(time.time() - config._grade_started, 1)})
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".tmp", delete=False) as tmp:
-        json.dump(result, tmp, indent=2)
-    os.replace(tmp.name, target)
+    write_json(path, result)

@@ -1,23 +1,53 @@
 """The ``course`` command: look at the data, run the projects' experiments.
 
-``course data --info`` / ``course data --show pairs.png``; ``course run project1|project2 ...`` where the
-project runners are installed. Errors the user can fix are printed as one message, never a traceback.
+``course data --info`` / ``course data --show pairs.png``; ``course run project1|project2 ...``. Errors the user
+can fix are printed as one message, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib
-import importlib.util
 import sys
 
 from course.errors import CourseError
 
-# project name -> module with add_arguments(parser) and run(args) -> int
+# project -> module with add_arguments(parser) and run(args) -> int
 RUNNERS = {
-    "project1": "course.run_project1",
-    "project2": "course.run_project2",
+    "project1": "course.project1.cli",
+    "project2": "course.project2.cli",
 }
+
+
+def add_run_options(parser, *, epochs: str, lr: str, batch_size: str, quick: str, out: str) -> None:
+    """The options both ``course run`` commands share, defined once; the strings describe each project's defaults.
+
+    Every default is ``None`` so that ``--quick`` can tell a value given explicitly from one left to it.
+    """
+    parser.add_argument("--rounds", type=int, default=None, help="seeded rounds, fresh data and initialisation "
+                        "each (default 10; --quick: 2)")
+    parser.add_argument("--epochs", type=int, default=None, help=f"training epochs per round ({epochs})")
+    parser.add_argument("--lr", type=float, default=None, help=f"learning rate ({lr})")
+    parser.add_argument("--batch-size", type=int, default=None, help=f"mini-batch size ({batch_size})")
+    parser.add_argument("--seed", type=int, default=0, help="seed of the run; round r uses round_seed(seed, r) "
+                        "(default 0)")
+    parser.add_argument("--device", default="cpu", help="cpu (default) or cuda")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="CPU threads for PyTorch (default 1: these networks are small, and on a shared 2-core "
+                             "machine a second thread made them up to 10× slower)")
+    parser.add_argument("--impl", default="solutions",
+                        help="implementation: solutions (default), assignments, or a folder holding project1/ and "
+                             "project2/ laid out like assignments/")
+    parser.add_argument("--out", default=out, help=f"folder for the table, figures and raw numbers (default {out})")
+    parser.add_argument("--quick", action="store_true", help=f"a smoke run: {quick}, unless given explicitly")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def at_least_one(**values) -> None:
+    """A clear error for a count option below 1 (``--rounds 0``)."""
+    for name, value in values.items():
+        if value is not None and value < 1:
+            raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
 
 
 def _data(args) -> int:
@@ -51,15 +81,13 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder of full-MNIST IDX files (default: $COURSE_MNIST_DIR, else the bundled subset)")
     p.set_defaults(func=_data)
 
-    available = {name: mod for name, mod in RUNNERS.items() if importlib.util.find_spec(mod) is not None}
-    if available:
-        run = sub.add_parser("run", help="run a project's experiment: rounds, table, figures")
-        projects = run.add_subparsers(dest="project", required=True)
-        for name, mod in available.items():
-            module = importlib.import_module(mod)
-            pp = projects.add_parser(name, help=(module.__doc__ or "").strip().split("\n")[0])
-            module.add_arguments(pp)
-            pp.set_defaults(func=module.run)
+    run = sub.add_parser("run", help="run a project's experiment: rounds, table, figures")
+    projects = run.add_subparsers(dest="project", required=True)
+    for name, path in RUNNERS.items():
+        module = importlib.import_module(path)
+        pp = projects.add_parser(name, help=(module.__doc__ or "").strip().split("\n")[0])
+        module.add_arguments(pp)
+        pp.set_defaults(func=module.run)
     return parser
 
 

@@ -1,4 +1,5 @@
-"""Errors the kit raises on bad input. The ``course`` command prints their message, never a traceback."""
+"""Errors the kit raises on bad input. The ``course`` and ``autograder`` commands print their message, never a
+traceback."""
 
 
 class CourseError(Exception):
@@ -7,3 +8,7 @@ class CourseError(Exception):
 
 class DataError(CourseError):
     """Missing, corrupt or insufficient data."""
+
+
+class SubmissionError(CourseError):
+    """An implementation (the solutions, the skeletons, a student's folder) could not be found or imported."""

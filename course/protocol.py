@@ -7,13 +7,14 @@ initialisation, so every round differs and the whole run is reproducible.
 from __future__ import annotations
 
 import csv
-import json
+import io
 import math
 from pathlib import Path
 
 import torch
 
 from course.errors import CourseError
+from course.files import atomic_write, write_json
 
 
 def round_seed(seed: int, round_index: int) -> int:
@@ -49,14 +50,14 @@ def select_device(name: str | None) -> torch.device:
 
 
 def write_results(out_dir, stem: str, summary: dict, rows: list[dict]) -> list[Path]:
-    """Write ``<stem>.json`` (summary and rows) and ``<stem>.csv`` (rows) into ``out_dir``; return the paths."""
+    """Write ``<stem>.json`` (summary and rows) and ``<stem>.csv`` (rows, when any) into ``out_dir``, atomically;
+    return the paths written."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    json_path, csv_path = out / f"{stem}.json", out / f"{stem}.csv"
-    json_path.write_text(json.dumps({"summary": summary, "rows": rows}, indent=2))
+    paths = [write_json(out / f"{stem}.json", {"summary": summary, "rows": rows})]
     if rows:
-        with csv_path.open("w", newline="") as f:
-            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-            writer.writeheader()
-            writer.writerows(rows)
-    return [json_path, csv_path]
+        text = io.StringIO(newline="")
+        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+        paths.append(atomic_write(out / f"{stem}.csv", text.getvalue()))
+    return paths

@@ -22,7 +22,7 @@ import time
 import torch
 
 from course.data import generate_disc_set
-from course.impl import load_module
+from course.submission import load_module
 
 
 def scratch_run(fw, weights, x, y, orders, batch_size, optimizer, lr, momentum):

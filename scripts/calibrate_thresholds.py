@@ -23,7 +23,7 @@ KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 
 from autograder import thresholds  # noqa: E402
-from autograder.sandbox import Worker  # noqa: E402
+from autograder.sandbox.judge import Worker  # noqa: E402
 from course.data import generate_disc_set, generate_pair_sets  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}

@@ -22,7 +22,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course.data import generate_pair_sets  # noqa: E402
-from course.impl import load_module  # noqa: E402
+from course.submission import load_module  # noqa: E402
 from course.protocol import format_mean_std, round_seed  # noqa: E402
 
 

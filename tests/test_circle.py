@@ -13,7 +13,7 @@ import torch
 
 from course.cli import main
 from course.data import generate_disc_set
-from course.impl import load_module, resolve_root
+from course.submission import load_module, resolve_root
 
 IMPL = os.environ.get("COURSE_IMPL", "solutions")
 circle = load_module(IMPL, "project2", "circle")
@@ -64,10 +64,13 @@ def test_short_training_beats_chance():
     test_input, test_target = generate_disc_set(1000, seed=11)
     torch.manual_seed(0)
     model = circle.build_model()
+    seen = []
     with torch.set_grad_enabled(False):
-        history = circle.train(model, train_input, train_target, epochs=25)
-    assert len(history) == 25 and all(isinstance(v, float) for v in history)
-    assert history[-1] < 0.5 * history[0], f"the loss did not go down: {history[0]:.4f} -> {history[-1]:.4f}"
+        history = circle.train(model, train_input, train_target, epochs=25, seed=0, callback=seen.append)
+    assert [e["epoch"] for e in history] == list(range(1, 26)) and seen == history
+    losses = [e["loss"] for e in history]
+    assert all(isinstance(v, float) for v in losses)
+    assert losses[-1] < 0.5 * losses[0], f"the loss did not go down: {losses[0]:.4f} -> {losses[-1]:.4f}"
     acc = circle.accuracy(model, test_input, test_target)
     assert acc > 0.90, f"test accuracy {acc:.3f} after 25 epochs (chance is about 0.5)"
     assert abs(circle.compute_error(model, test_input, test_target) - (1 - acc)) < 1e-12
@@ -81,9 +84,24 @@ def test_adam_and_one_output_train_too():
     torch.manual_seed(1)
     for kwargs, model in (({"optimizer": "adam", "lr": 1e-2}, circle.build_model()),
                           ({"lr": 0.02}, circle.build_model(output_dim=1, activation="relu"))):
-        history = circle.train(model, train_input, train_target, epochs=15, **kwargs)
-        assert history[-1] < history[0], kwargs
+        history = circle.train(model, train_input, train_target, epochs=15, seed=1, **kwargs)
+        assert history[-1]["loss"] < history[0]["loss"], kwargs
         assert circle.accuracy(model, train_input, train_target) > 0.85, kwargs
+
+
+def test_train_is_seeded_and_leaves_the_global_rng_alone():
+    """The student API's convention (both projects): an explicit seed, never the global random state."""
+    x, y = generate_disc_set(200, seed=3)
+
+    def losses(seed):
+        torch.manual_seed(0)
+        model = circle.build_model()
+        state = torch.random.get_rng_state()
+        history = circle.train(model, x, y, epochs=2, seed=seed)
+        assert torch.equal(torch.random.get_rng_state(), state), "train must not draw from the global generator"
+        return [e["loss"] for e in history]
+
+    assert losses(5) == losses(5) and losses(5) != losses(6)
 
 
 def test_circle_works_when_copied_elsewhere(tmp_path):
@@ -137,6 +155,11 @@ def test_cli_names_the_unimplemented_part(tmp_path, capsys, skeleton, expected):
     err = capsys.readouterr().err
     assert "not implemented" in err and expected in err, err
     assert "Traceback" not in err
+    # every pointer is to something the student bundle has: the task's own check, never the kit's tests
+    assert "tests/test_framework.py" not in err and "solution markers" not in err
+    if "framework.py" in skeleton:  # the first stub reached is Sequential.param: its task, and how to check it
+        assert "Sequential.param" in err and "It is task p2.sequential" in err, err
+        assert "autograder check --task p2.sequential" in err, err
 
 
 def test_cli_wrong_shape_is_a_message_not_a_traceback(tmp_path, capsys):

@@ -16,7 +16,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from course.impl import load_module, resolve_root
+from autograder.expect import rel_error
+from course.submission import load_module, resolve_root
 
 IMPL = os.environ.get("COURSE_IMPL", "solutions")
 fw = load_module(IMPL, "project2", "framework")
@@ -32,10 +33,9 @@ BATCHES = [1, 5]
 # --------------------------------------------------------------------------------------------------
 
 
-def rel_error(a, b):
-    """(max relative error, index of the worst element) in the CS231n sense."""
-    a, b = torch.as_tensor(a, dtype=F64), torch.as_tensor(b, dtype=F64)
-    err = (a - b).abs() / (a.abs() + b.abs()).clamp(min=1e-8)
+def worst_rel_error(a, b):
+    """(max relative error, index of the worst element), with the grader's CS231n relative error."""
+    err = rel_error(torch.as_tensor(a, dtype=F64), torch.as_tensor(b, dtype=F64))
     if err.numel() == 0:
         return 0.0, ()
     flat = int(err.reshape(-1).argmax())
@@ -47,7 +47,7 @@ def assert_close(name, actual, expected, tol=TOL):
     actual, expected = torch.as_tensor(actual), torch.as_tensor(expected)
     assert tuple(actual.shape) == tuple(expected.shape), \
         f"{name}: shape {tuple(actual.shape)}, expected {tuple(expected.shape)}"
-    err, index = rel_error(actual, expected)
+    err, index = worst_rel_error(actual, expected)
     assert err <= tol, (f"{name}: relative error {err:.3g} > {tol:g} at index {index}: "
                         f"got {float(actual[index]):.10g}, expected {float(expected[index]):.10g}")
 

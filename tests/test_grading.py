@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from autograder import check, rubric
+from autograder import rubric
+from autograder.commands import check
 from autograder.cli import main as autograder_main
-from course.impl import KIT_ROOT
+from course.submission import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"
 ASSIGNMENTS = KIT_ROOT / "assignments"
@@ -166,7 +167,7 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     fw = sub / "project2" / "framework.py"
     source = fw.read_text()
     forge = ("\nimport torch as _t\n_t.allclose = lambda *a, **k: True\n"
-             "import autograder.checks as _c\n_c.expect_close = lambda *a, **k: None\n")
+             "import autograder.expect as _c\n_c.expect_close = lambda *a, **k: None\n")
     source = source.replace("        return gradwrtoutput * self.mask\n", "        return -gradwrtoutput * self.mask\n", 1)
     fw.write_text(source + forge)
     report, _ = grade(sub, tmp_path, "--task", "p2", visibility="public")

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from course.impl import KIT_ROOT
+from course.submission import KIT_ROOT
 
 tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
 

@@ -13,10 +13,10 @@ import torch
 
 from course import cli
 from course.data import generate_pair_sets
-from course.errors import CourseError
-from course.impl import load_module
+from course.project1.spec import NETS, digit_shape, target_shape
+from course.submission import load_module
 
-NET_NAMES = ("BaselineNet", "SiameseNet", "AuxiliaryNet")
+NET_NAMES = tuple(net.class_name for net in NETS.values())
 
 
 @pytest.fixture(scope="module")
@@ -50,9 +50,9 @@ def test_output_shapes_and_dtypes(models, pairs, name):
     x = pairs[0][:7]
     with torch.no_grad():
         target_logits, digit_logits = net(x)
-    assert target_logits.shape == (7, 2) and target_logits.dtype == torch.float32
-    if name == "AuxiliaryNet":
-        assert digit_logits.shape == (7, 2, 10) and digit_logits.dtype == torch.float32
+    assert target_logits.shape == target_shape(7) and target_logits.dtype == torch.float32
+    if name == NETS["aux"].class_name:
+        assert digit_logits.shape == digit_shape(7) and digit_logits.dtype == torch.float32
     else:
         assert digit_logits is None
     # the raw 0-255 scale is handled inside the net: the logits are finite and of moderate size
@@ -270,19 +270,9 @@ def test_course_run_project1_cuda_without_cuda_is_a_clear_error(tmp_path, capsys
     assert "cuda" in capsys.readouterr().err.lower()
 
 
-def test_unknown_net_is_a_clear_error(tmp_path):
-    from course import run_project1
-
-    class Args:
-        pass
-
-    args = Args()
-    for key, value in dict(rounds=None, epochs=None, pairs=None, batch_size=50, lr=5e-3, aux_weight=1.0,
-                           nets="baseline,resnet", seed=0, device="cpu", threads=None, jobs=None, impl="solutions",
-                           out=str(tmp_path), data_dir=None, quick=True, no_progress=True).items():
-        setattr(args, key, value)
-    with pytest.raises(CourseError, match="resnet"):
-        run_project1.run(args)
+def test_unknown_net_is_a_clear_error(tmp_path, capsys):
+    assert cli.main(["run", "project1", "--quick", "--nets", "baseline,resnet", "--out", str(tmp_path)]) == 2
+    assert "resnet" in capsys.readouterr().err
 
 
 # --------------------------------------------------------------------------------------------------

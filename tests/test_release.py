@@ -15,8 +15,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli, release
-from course.impl import KIT_ROOT, load_module
+from autograder import cli
+from autograder.commands import release
+from course.submission import KIT_ROOT, load_module
 
 SOLUTIONS = KIT_ROOT / "solutions"
 ASSIGNMENTS = KIT_ROOT / "assignments"

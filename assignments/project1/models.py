@@ -9,6 +9,10 @@ as ``course.data.generate_pair_sets`` produces them) and returns ``(target_logit
 
 The networks scale their input themselves (``scale_input``), so a caller never normalises anything.
 
+Graded (40 points for project 1 with ``train.py``): task `p1.rules` (1 point): this file does not touch the
+grader or pytest; tasks `p1.shapes` (4 points) and `p1.params` (2 points): every network returns the shapes above
+and has 50,000 to 150,000 parameters. Each class names its own tasks; ``autograder check --task p1`` runs them all.
+
 =================  =============================================================  ==========
 network            idea                                                           parameters
 =================  =============================================================  ==========
@@ -50,6 +54,9 @@ class DigitNet(nn.Module):
 
     ``DigitNet()`` (one digit in, 10 class scores out) has 66,026 parameters; ``BaselineNet`` uses
     ``DigitNet(in_channels=2, out_features=2)`` on the whole pair.
+
+    Tasks `p1.shapes` (4 points) and `p1.params` (2 points), through the three networks built from it:
+    ``autograder check --task p1.shapes``.
     """
 
     def __init__(self, in_channels=1, out_features=10, dropout=0.25):
@@ -69,6 +76,9 @@ class BaselineNet(nn.Module):
     ``self.net`` is ``DigitNet(in_channels=2, out_features=2)``: the same layers as the digit branch, except
     that the first convolution reads both digits (2→32) and the last linear layer outputs the 2 target
     logits. It runs once per pair, so no parameter sees the two digits separately. 65,794 parameters.
+
+    Tasks `p1.baseline.no_sharing` (2 points) and `p1.accuracy.baseline` (4 points):
+    ``autograder check --task p1.baseline`` and ``--task p1.accuracy.baseline``.
 
     ``forward(x)``: ``x`` is ``N×2×14×14`` raw pixels → ``(target_logits N×2, None)``.
     """
@@ -93,6 +103,9 @@ class SiameseNet(nn.Module):
     features are NOT trained to be digit classes: only the target loss trains this network.
     67,500 parameters.
 
+    Tasks `p1.siamese.sharing` (3 points) and `p1.accuracy.siamese` (4 points):
+    ``autograder check --task p1.siamese`` and ``--task p1.accuracy.siamese``.
+
     ``forward(x)``: ``x`` is ``N×2×14×14`` raw pixels → ``(target_logits N×2, None)``.
     """
 
@@ -115,6 +128,8 @@ def comparison_logits(digit_logits):
     probabilities ``[log P(a > b), log P(a ≤ b)]``; log probabilities are valid logits (their softmax gives
     back the probabilities), so ``F.cross_entropy`` applies to them directly. Computed in log space
     (``logsumexp``) so that it stays exact for confident predictions. No parameters.
+
+    Task `p1.accuracy.aux` (4 points), through ``AuxiliaryNet``: ``autograder check --task p1.accuracy.aux``.
     """
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -128,6 +143,9 @@ class AuxiliaryNet(nn.Module):
     are ``comparison_logits(digit_logits)`` (N×2): the probability that the first digit is ≤ the second,
     computed from the two predicted digit distributions. Swapping the two input digits swaps the digit
     logits. 66,026 parameters (all in the branch).
+
+    Tasks `p1.aux.swap` (2 points) and `p1.accuracy.aux` (4 points), and `p1.siamese.sharing` with
+    ``SiameseNet``: ``autograder check --task p1.aux`` and ``--task p1.accuracy.aux``.
 
     ``forward(x)``: ``x`` is ``N×2×14×14`` raw pixels → ``(target_logits N×2, digit_logits N×2×10)``.
     """

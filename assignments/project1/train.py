@@ -2,6 +2,8 @@
 
 A network (see ``models.py``) maps pairs ``N×2×14×14`` to ``(target_logits N×2, digit_logits N×2×10 or
 None)``. Targets are int64 ``N`` (1 when the first digit is ≤ the second); classes are int64 ``N×2``.
+
+Graded: task `p1.rules` (1 point): this file does not touch the grader or pytest; each function names its task.
 """
 
 import math
@@ -23,6 +25,8 @@ def pair_loss(target_logits, digit_logits, target, classes, aux_weight):
                         + F.cross_entropy(digit_logits[:, 1], classes[:, 1]))
 
     (each cross-entropy is the mean over the batch).
+
+    Task `p1.pair_loss` (5 points): ``autograder check --task p1.pair_loss``.
     """
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -39,6 +43,8 @@ def augment_pairs(pair_input, target, classes, generator, max_shift=1.0, max_ang
 
     ``pair_input`` is ``N×2×14×14`` (raw pixels), ``target`` ``N``, ``classes`` ``N×2``. Random numbers come
     from ``generator`` (a CPU ``torch.Generator``) only. The inputs are not modified.
+
+    Not graded on its own: it helps your ``train_model`` (task `p1.train_model`) generalise.
     """
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -49,6 +55,8 @@ def accuracy(model, pair_input, target, batch_size=1000):
 
     The model is put in evaluation mode (``model.eval()``) and run without gradients, ``batch_size`` pairs
     at a time; the prediction is the arg-max of the target logits.
+
+    Task `p1.train_model` (5 points, with ``train_model``): ``autograder check --task p1.train_model``.
     """
     # YOUR CODE HERE
     raise NotImplementedError()
@@ -73,7 +81,10 @@ def train_model(model, train_input, train_target, train_classes, *, epochs=40, b
     augmented batches, in training mode); when ``test_input``/``test_target`` are given, also
     ``test_accuracy`` and ``test_loss`` (the same loss on the test pairs, in evaluation mode; the digit terms
     only when ``test_classes`` is given). ``seed`` seeds the order and the
-    augmentation (``None``: fresh randomness); ``callback(entry)`` is called after each epoch if given.
+    augmentation (``None``: fresh randomness; the global random state is never used); ``callback(entry)`` is
+    called after each epoch with that epoch's entry, if given.
+
+    Task `p1.train_model` (5 points): ``autograder check --task p1.train_model``.
     """
     # YOUR CODE HERE
     raise NotImplementedError()

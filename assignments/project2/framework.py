@@ -26,8 +26,10 @@ What to implement
 ``momentum``, :class:`Adam`, :class:`Dropout`, and the convolutional tier :class:`Conv2d`,
 :class:`MaxPool2d`, :class:`Flatten`.
 
-Each part you write lies between the solution markers; the docstring above it gives the maths and the
-shapes.
+Each part you write holds ``# YOUR CODE HERE``; the docstring above it gives the maths, the shapes and the
+task that grades it (``autograder check --task <id>`` runs one task). Task `p2.rules` (4 points): this file
+follows the rules above. Task `p2.circle` (7 points): the circle network built from your ``Linear``, ``ReLU``,
+``Sequential``, ``LossMSE`` and ``SGD`` learns the circle task.
 """
 
 import math
@@ -51,6 +53,8 @@ class Module:
     * ``zero_grad()`` sets every gradient to zero;
     * ``train()``/``eval()`` switch the mode (only :class:`Dropout` behaves differently);
     * calling the module, ``module(x)``, is ``module.forward(x)``.
+
+    Task `p2.module.api` (2 points): your classes keep this interface.
     """
 
     def __init__(self):
@@ -118,6 +122,8 @@ class Linear(Module):
         """``input`` is ``N×in``; returns ``output = input @ weightᵀ + bias``, ``N×out``.
 
         Store ``input``: the backward pass needs it.
+
+        Task `p2.linear.forward` (4 points): ``autograder check --task p2.linear.forward``.
         """
         # YOUR CODE HERE
         raise NotImplementedError()
@@ -128,6 +134,9 @@ class Linear(Module):
         * dL/dW = (dL/dy)ᵀ x  (``out×in``), *added* to ``grad_weight``;
         * dL/db = Σₙ (dL/dy)ₙ  (``out``), *added* to ``grad_bias``;
         * returns dL/dx = (dL/dy) W  (``N×in``).
+
+        Tasks `p2.linear.backward` (8 points) and `p2.accumulate` (4 points):
+        ``autograder check --task p2.linear.backward``.
         """
         # YOUR CODE HERE
         raise NotImplementedError()
@@ -150,6 +159,9 @@ class ReLU(Module):
     """``relu(x) = max(0, x)`` element-wise (**required**).
 
     Backward: dL/dx = dL/dy · 1[x > 0] (the derivative at 0 is taken as 0, as PyTorch does).
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with Tanh and Sigmoid:
+    ``autograder check --task p2.activations``.
     """
 
     def forward(self, input):
@@ -165,6 +177,8 @@ class LeakyReLU(Module):
     """``leaky_relu(x) = x`` if ``x > 0`` else ``negative_slope · x`` (**bonus**).
 
     Backward: dL/dx = dL/dy · (1 if x > 0 else negative_slope).
+
+    Task `p2.bonus.leaky_relu` (1 bonus point): ``autograder check --task p2.bonus.leaky_relu``.
     """
 
     def __init__(self, negative_slope=0.01):
@@ -187,6 +201,9 @@ class Tanh(Module):
     """``tanh(x)`` element-wise (**required**).
 
     Backward: with ``y = tanh(x)``, dL/dx = dL/dy · (1 − y²); store ``y`` in the forward pass.
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with ReLU and Sigmoid:
+    ``autograder check --task p2.activations``.
     """
 
     def forward(self, input):
@@ -202,6 +219,9 @@ class Sigmoid(Module):
     """``σ(x) = 1 / (1 + e^{−x})`` element-wise (**required**).
 
     Backward: with ``y = σ(x)``, dL/dx = dL/dy · y (1 − y); store ``y`` in the forward pass.
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with ReLU and Tanh:
+    ``autograder check --task p2.activations``.
     """
 
     def forward(self, input):
@@ -220,6 +240,8 @@ class Dropout(Module):
     1/(1 − p), so the expected output equals the input: ``y = x · m / (1 − p)`` with m ~ Bernoulli(1 − p)
     drawn afresh at every forward pass (``p = 1`` zeroes everything). In evaluation mode (``eval()``)
     it is the identity. Backward: dL/dx = dL/dy · m / (1 − p) (the identity in evaluation mode).
+
+    Task `p2.bonus.dropout` (1 bonus point): ``autograder check --task p2.bonus.dropout``.
     """
 
     def __init__(self, p=0.5):
@@ -261,6 +283,8 @@ class LossMSE(Module):
 
     * forward: L = (1/M) Σᵢ (predictionᵢ − targetᵢ)², a 0-dimensional tensor;
     * backward (no argument: L is the end of the chain): dL/d(prediction) = 2 (prediction − target) / M.
+
+    Task `p2.mse` (5 points): ``autograder check --task p2.mse``.
     """
 
     def forward(self, prediction, target):
@@ -283,6 +307,8 @@ class LossBCE(Module):
     * backward: dL/dz = (σ(z) − y) / M.
 
     Taking logits keeps the loss finite and the gradient exact when the sigmoid saturates.
+
+    Task `p2.bonus.bce` (1 bonus point): ``autograder check --task p2.bonus.bce``.
     """
 
     def forward(self, prediction, target):
@@ -303,6 +329,8 @@ class LossCrossEntropy(Module):
     * forward: L = (1/N) Σₙ [logsumexp(predictionₙ) − predictionₙ,targetₙ]; subtract the row maximum
       before exponentiating so that large logits do not overflow;
     * backward: dL/d(prediction) = (s − onehot(target)) / N.
+
+    Task `p2.bonus.cross_entropy` (2 bonus points): ``autograder check --task p2.bonus.cross_entropy``.
     """
 
     def forward(self, prediction, target):
@@ -327,6 +355,8 @@ class Sequential(Module):
       gradient returned by the next module;
     * ``param()``: the concatenation of the modules' ``param()`` lists, in order;
     * ``train()``/``eval()`` switch every module.
+
+    Task `p2.sequential` (6 points): ``autograder check --task p2.sequential``.
     """
 
     def __init__(self, *modules):
@@ -378,6 +408,9 @@ class SGD:
     and b ← μ b + g afterwards, then θ ← θ − lr · b.
 
     ``step()`` updates the parameters in place; ``zero_grad()`` sets the gradients to zero.
+
+    Task `p2.sgd` (5 points) for plain steps, `p2.bonus.momentum` (2 bonus points) with momentum:
+    ``autograder check --task p2.sgd``.
     """
 
     def __init__(self, params, lr, momentum=0.0):
@@ -404,6 +437,8 @@ class Adam:
     * θ ← θ − (lr / (1 − β₁ᵗ)) · m / (√v / √(1 − β₂ᵗ) + ε).
 
     (That is θ ← θ − lr · m̂ / (√v̂ + ε) with m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ), grouped as PyTorch does.)
+
+    Task `p2.bonus.adam` (2 bonus points): ``autograder check --task p2.bonus.adam``.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8):
@@ -444,6 +479,8 @@ class Conv2d(Module):
     Backward: with G = dL/dy reshaped to ``(N·H'·W') × out``,
     dL/dW_flat += Gᵀ X, dL/db += Σ G over rows, dL/dX = G W_flat; then every patch gradient is added back
     at the place its patch came from ("col2im": overlapping patches add up) and the padding is cut off.
+
+    Task `p2.bonus.conv2d` (3 bonus points): ``autograder check --task p2.bonus.conv2d``.
     """
 
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, bias=True, *,
@@ -488,6 +525,8 @@ class MaxPool2d(Module):
     ``N×C×H×W`` → ``N×C×⌊H/k⌋×⌊W/k⌋``; rows and columns that do not fill a window are dropped, as in
     PyTorch. Backward: each window's gradient goes entirely to the position of its maximum (the first
     one in case of a tie); every other input position, dropped ones included, gets 0.
+
+    Task `p2.bonus.maxpool` (2 bonus points): ``autograder check --task p2.bonus.maxpool``.
     """
 
     def __init__(self, kernel_size):
@@ -507,7 +546,10 @@ class MaxPool2d(Module):
 
 
 class Flatten(Module):
-    """``N×d₁×d₂×…`` → ``N×(d₁·d₂·…)`` (**bonus**); backward reshapes the gradient back."""
+    """``N×d₁×d₂×…`` → ``N×(d₁·d₂·…)`` (**bonus**); backward reshapes the gradient back.
+
+    Task `p2.bonus.flatten` (1 bonus point): ``autograder check --task p2.bonus.flatten``.
+    """
 
     def forward(self, input):
         # YOUR CODE HERE

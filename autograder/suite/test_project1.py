@@ -11,12 +11,13 @@ import torch
 import torch.nn.functional as F
 
 from autograder import thresholds
-from autograder.checks import expect_close, expect_tensor, randn, require, task
-from autograder.static import check_file
+from autograder.expect import expect_close, expect_tensor, randn, require
+from autograder.plugin import task
+from autograder.rules import check_file
 from course.data import generate_pair_sets
+from course.project1.spec import NETS, PARAMETER_RANGE, digit_shape, target_shape
 
-NETS = {"baseline": "BaselineNet", "siamese": "SiameseNet", "aux": "AuxiliaryNet"}
-CFG = thresholds.P1
+PROTOCOL = thresholds.P1
 
 
 @functools.lru_cache(maxsize=4)
@@ -35,13 +36,13 @@ def reference_pair_loss(target_logits, digit_logits, target, classes, aux_weight
 def check_shapes(p1, net, batch, seed):
     x = pairs(50, seed)[0][:batch]
     got = p1.call("forward", net=net, x=x, seed=seed)
-    name = NETS[net]
-    target = expect_tensor(f"{name}(x) target logits for a batch of {batch}", got["target"], shape=(batch, 2),
+    name = NETS[net].class_name
+    target = expect_tensor(f"{name}(x) target logits for a batch of {batch}", got["target"], shape=target_shape(batch),
                            cause="the target head must output 2 logits per pair (not a probability of size 1)")
     require(target.is_floating_point(), f"{name} target logits are floating point", expected="float",
             received=str(target.dtype))
-    if net == "aux":
-        expect_tensor(f"{name}(x) digit logits for a batch of {batch}", got["digits"], shape=(batch, 2, 10),
+    if NETS[net].digits:
+        expect_tensor(f"{name}(x) digit logits for a batch of {batch}", got["digits"], shape=digit_shape(batch),
                       cause="digit logits are N×2×10: for each pair, 10 class scores per digit, first digit first")
     else:
         require(got["digits"] is None, f"{name}(x) returns None as its digit logits", expected="None",
@@ -86,8 +87,8 @@ def test_shapes(p1, net):
 @pytest.mark.parametrize("net", list(NETS))
 def test_parameter_budget(p1, net):
     got = p1.call("forward", net=net, x=pairs(50, 1)[0][:2], seed=0)
-    n = got["n_params"]
-    require(50_000 <= n <= 150_000, f"{NETS[net]} has the handout's size", expected="50,000 to 150,000 parameters",
+    n, (low, high) = got["n_params"], PARAMETER_RANGE
+    require(low <= n <= high, f"{NETS[net].class_name} has the handout's size", expected=f"{low:,} to {high:,} parameters",
             received=f"{n:,}", cause="widen or narrow the layers; count with sum(p.numel() for p in model.parameters())")
 
 
@@ -95,7 +96,7 @@ def test_parameter_budget(p1, net):
 @pytest.mark.parametrize("net", ["siamese", "aux"])
 def test_weight_sharing(p1, net):
     got = p1.call("sharing", net=net, x=pairs(50, 2)[0][:6], seed=0)
-    require(bool(shared(got["calls"], got["batch"])), f"{NETS[net]} applies one module to both digits",
+    require(bool(shared(got["calls"], got["batch"])), f"{NETS[net].class_name} applies one module to both digits",
             expected="a layer (e.g. the digit branch's first convolution) run on digit 1 and on digit 2",
             received="each layer runs once, on one input: " + ", ".join(f"{k}×{len(v)}" for k, v in got["calls"].items()),
             cause="build ONE branch in __init__ and call it on x[:, 0:1] and on x[:, 1:2] in forward")
@@ -137,10 +138,10 @@ def test_pair_loss(p1, aux_weight):
 
 
 def train_and_score(p1, probe, net, seed):
-    train_input, train_target, train_classes, test_input, test_target, _ = pairs(CFG["pairs"], seed)
+    train_input, train_target, train_classes, test_input, test_target, _ = pairs(PROTOCOL["pairs"], seed)
     got = p1.call(probe, net=net, train_input=train_input, train_target=train_target, train_classes=train_classes,
-                  test_input=test_input, epochs=CFG["epochs"], batch_size=CFG["batch_size"], lr=CFG["lr"],
-                  aux_weight=CFG["aux_weight"], seed=seed)
+                  test_input=test_input, epochs=PROTOCOL["epochs"], batch_size=PROTOCOL["batch_size"], lr=PROTOCOL["lr"],
+                  aux_weight=PROTOCOL["aux_weight"], seed=seed)
     predictions = got["test"] if probe == "train_student" else got
     target = expect_tensor("predicted targets", predictions["target"], shape=test_target.shape)
     return float((target == test_target).double().mean()), got
@@ -162,11 +163,11 @@ def test_accuracy_aux(p1):
 
 
 def check_accuracy(p1, net):
-    accuracy, _ = train_and_score(p1, "train_kit", net, CFG["seed"])
-    threshold = CFG["thresholds"][net]
+    accuracy, _ = train_and_score(p1, "train_kit", net, PROTOCOL["seed"])
+    threshold = PROTOCOL["thresholds"][net]
     require(accuracy >= threshold,
-            f"{NETS[net]} trained by the kit's protocol ({CFG['pairs']} pairs, {CFG['epochs']} epochs, Adam lr "
-            f"{CFG['lr']}, batch {CFG['batch_size']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
+            f"{NETS[net].class_name} trained by the kit's protocol ({PROTOCOL['pairs']} pairs, {PROTOCOL['epochs']} epochs, Adam lr "
+            f"{PROTOCOL['lr']}, batch {PROTOCOL['batch_size']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
             received=f"{100 * accuracy:.1f}%",
             cause="the architecture does not learn: check that forward scales the raw 0-255 input, and the "
                   "shapes between layers" + (", and that the digit logits are trained" if net == "aux" else ""))
@@ -174,18 +175,18 @@ def check_accuracy(p1, net):
 
 @task("p1.train_model", timeout=120)
 def test_train_model(p1):
-    accuracy, got = train_and_score(p1, "train_student", "aux", CFG["seed"] + 1)
-    require(got["history_ok"] and got["history_len"] == CFG["epochs"],
-            f"train_model(..., epochs={CFG['epochs']}) returns its history", expected=f"a list of {CFG['epochs']} "
+    accuracy, got = train_and_score(p1, "train_student", "aux", PROTOCOL["seed"] + 1)
+    require(got["history_ok"] and got["history_len"] == PROTOCOL["epochs"],
+            f"train_model(..., epochs={PROTOCOL['epochs']}) returns its history", expected=f"a list of {PROTOCOL['epochs']} "
             "dicts with a 'loss' entry", received=got["history_repr"])
-    threshold = CFG["thresholds"]["train_model"]
+    threshold = PROTOCOL["thresholds"]["train_model"]
     require(accuracy >= threshold,
-            f"AuxiliaryNet trained by your train_model (epochs={CFG['epochs']}, batch_size={CFG['batch_size']}, "
-            f"lr={CFG['lr']}, aux_weight={CFG['aux_weight']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
+            f"AuxiliaryNet trained by your train_model (epochs={PROTOCOL['epochs']}, batch_size={PROTOCOL['batch_size']}, "
+            f"lr={PROTOCOL['lr']}, aux_weight={PROTOCOL['aux_weight']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
             received=f"{100 * accuracy:.1f}%",
             cause="check the optimiser step and zero_grad in your loop, that it uses pair_loss, and that it "
                   "walks over every mini-batch of every epoch")
-    train_target = pairs(CFG["pairs"], CFG["seed"] + 1)[1]
+    train_target = pairs(PROTOCOL["pairs"], PROTOCOL["seed"] + 1)[1]
     kit = float((got["train"]["target"] == train_target).double().mean())
     require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
             expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",
@@ -198,7 +199,7 @@ def test_train_model(p1):
 def test_hidden_shapes(p1, batch):
     for net in NETS:
         got = check_shapes(p1, net, batch=batch, seed=thresholds.P1_HIDDEN_SEED + batch)
-        if net == "aux":
+        if NETS[net].digits:
             check_swap(got, batch)
 
 

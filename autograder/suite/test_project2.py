@@ -9,9 +9,11 @@ import torch
 import torch.nn.functional as F
 
 from autograder import thresholds
-from autograder.checks import expect_close, expect_tensor, randn, require, task
-from autograder.static import check_file
+from autograder.expect import expect_close, expect_tensor, randn, require
+from autograder.plugin import task
+from autograder.rules import check_file
 from course.data import generate_disc_set
+from course.project2.spec import N_POINTS
 
 F64 = torch.float64
 
@@ -204,8 +206,8 @@ def test_sgd(p2, lr):
 @task("p2.circle", timeout=90)
 def test_circle_accuracy(p2):
     cfg = thresholds.P2_CIRCLE
-    train_input, train_target = generate_disc_set(1000, seed=cfg["seed"])
-    test_input, test_target = generate_disc_set(1000, seed=cfg["seed"] + 1)
+    train_input, train_target = generate_disc_set(N_POINTS, seed=cfg["seed"])
+    test_input, test_target = generate_disc_set(N_POINTS, seed=cfg["seed"] + 1)
     got = p2.call("circle_predictions", train_input=train_input, train_target=train_target, test_input=test_input,
                   epochs=cfg["epochs"], lr=cfg["lr"], batch_size=cfg["batch_size"], seed=cfg["seed"])
     predictions = expect_tensor("circle predictions", got["predictions"], shape=test_target.shape)

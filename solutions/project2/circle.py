@@ -8,24 +8,23 @@ its train and test errors are reported.
 ``course run project2`` calls the functions below (the names and signatures are fixed):
 
 * :func:`build_model` - the network;
-* :func:`train` - the training loop, returning the mean loss of every epoch;
+* :func:`train` - the training loop, returning its history (the mean loss of every epoch);
 * :func:`predict`, :func:`compute_error`, :func:`accuracy` - evaluation.
 
 The functions take the *raw* points (``N×2`` in [0,1]²) and the int64 labels (``N``) as
 ``generate_disc_set`` gives them; :func:`prepare_input` and :func:`encode_target` turn them into what
 the network sees and is trained against, so training and evaluation can never disagree.
 
-Your work lies between the solution markers. Run ``python circle.py`` for a quick check, or
-``course run project2 --impl <your folder>`` for the full protocol.
+None of these functions is graded by the autograder (task ``p2.circle`` trains the circle network with the
+kit's own loop and *your* ``framework.py``); ``course run project2`` and the notebook use them for your report.
+Run ``python circle.py`` for a quick check, or ``course run project2 --impl <your folder>`` for the full protocol.
 """
 
-import importlib
-import importlib.util
 import math
-import sys
-from pathlib import Path
 
 import torch
+
+from course.submission import load_sibling
 
 # Defaults used by `course run project2` (the command-line options override them).
 EPOCHS = 250
@@ -36,28 +35,8 @@ HIDDEN = 25
 
 
 def load_framework():
-    """The ``framework`` module beside this file (given).
-
-    Loaded by path, not by package name, so the same code works in the solutions, in the assignments and
-    in a copy of this folder anywhere; when ``course`` has already imported it, that module is reused.
-    """
-    if __package__:
-        try:
-            return importlib.import_module(f"{__package__}.framework")
-        except ModuleNotFoundError:
-            pass
-    path = Path(__file__).resolve().with_name("framework.py")
-    name = f"_circle_framework_{abs(hash(str(path)))}"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, path)
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        try:
-            spec.loader.exec_module(module)
-        except BaseException:
-            del sys.modules[name]
-            raise
-    return sys.modules[name]
+    """The ``framework`` module beside this file (given): the very module ``course`` and the grader load."""
+    return load_sibling(__file__, "framework")
 
 
 def build_model(*, hidden=HIDDEN, activation="tanh", output_dim=2, framework=None):
@@ -111,20 +90,24 @@ def encode_target(labels, output_dim, *, dtype=torch.float32):
 
 
 def train(model, train_input, train_target, *, epochs=EPOCHS, lr=None, batch_size=BATCH_SIZE,
-          optimizer="sgd", momentum=None, lr_schedule="cosine", on_epoch=None, framework=None):
-    """Train ``model`` on the raw points ``train_input`` (``N×2``) and labels ``train_target`` (``N``).
+          optimizer="sgd", momentum=None, lr_schedule="cosine", seed=None, callback=None, framework=None):
+    """Train ``model`` on the raw points ``train_input`` (``N×2``) and labels ``train_target`` (``N``); return its
+    history, one dict per epoch: ``{"epoch": 1, 2, ..., "loss": mean training loss over the epoch}``.
 
-    Mini-batches of ``batch_size`` points in a new random order every epoch (``torch.randperm``, so
-    seed the global generator for reproducible runs), the MSE loss against :func:`encode_target`, and
-    the optimiser ``"sgd"`` (with ``momentum``, default :data:`MOMENTUM`) or ``"adam"`` at learning rate
-    ``lr`` (default :data:`LEARNING_RATE`). With ``lr_schedule="cosine"`` the learning rate follows a
-    half cosine from ``lr`` at the first epoch down to 0 at the end (``"constant"`` keeps it fixed).
-
-    ``on_epoch(epoch, loss)`` is called after every epoch, if given. Returns the list of the mean
-    training loss of every epoch (its length is ``epochs``).
+    Mini-batches of ``batch_size`` points in a new random order every epoch, drawn from a ``torch.Generator``
+    seeded with ``seed`` (``None``: fresh randomness; the global random state is never used), the MSE loss
+    against :func:`encode_target`, and the optimiser ``"sgd"`` (with ``momentum``, default :data:`MOMENTUM`) or
+    ``"adam"`` at learning rate ``lr`` (default :data:`LEARNING_RATE`). With ``lr_schedule="cosine"`` the
+    learning rate follows a half cosine from ``lr`` at the first epoch down to 0 at the end (``"constant"``
+    keeps it fixed). ``callback(entry)`` is called after every epoch with that epoch's history entry, if given.
     """
     fw = framework or load_framework()
     ### BEGIN SOLUTION
+    generator = torch.Generator()
+    if seed is None:
+        generator.seed()
+    else:
+        generator.manual_seed(seed)
     lr = LEARNING_RATE[optimizer] if lr is None else lr
     momentum = MOMENTUM if momentum is None else momentum
     params = model.param()
@@ -142,10 +125,10 @@ def train(model, train_input, train_target, *, epochs=EPOCHS, lr=None, batch_siz
     history = []
     model.train()
     with torch.set_grad_enabled(False):
-        for epoch in range(epochs):
+        for epoch in range(1, epochs + 1):
             if lr_schedule == "cosine":
-                opt.lr = 0.5 * lr * (1 + math.cos(math.pi * epoch / epochs))
-            order = torch.randperm(n, device=x.device)
+                opt.lr = 0.5 * lr * (1 + math.cos(math.pi * (epoch - 1) / epochs))
+            order = torch.randperm(n, generator=generator).to(x.device)
             total = 0.0
             for start in range(0, n, batch_size):
                 idx = order[start:start + batch_size]
@@ -155,9 +138,9 @@ def train(model, train_input, train_target, *, epochs=EPOCHS, lr=None, batch_siz
                 model.backward(criterion.backward())
                 opt.step()
                 total += float(loss) * len(idx)
-            history.append(total / n)
-            if on_epoch is not None:
-                on_epoch(epoch, history[-1])
+            history.append({"epoch": epoch, "loss": total / n})
+            if callback is not None:
+                callback(history[-1])
     return history
     ### END SOLUTION
 
@@ -200,7 +183,7 @@ if __name__ == "__main__":
     train_input, train_target = generate_disc_set(1000, seed=0)
     test_input, test_target = generate_disc_set(1000, seed=1)
     model = build_model()
-    losses = train(model, train_input, train_target,
-                   on_epoch=lambda e, l: print(f"epoch {e + 1:4d}  loss {l:.5f}") if (e + 1) % 25 == 0 else None)
+    train(model, train_input, train_target, seed=0,
+          callback=lambda e: print(f"epoch {e['epoch']:4d}  loss {e['loss']:.5f}") if e["epoch"] % 25 == 0 else None)
     print(f"train error {100 * compute_error(model, train_input, train_target):.2f}%  "
           f"test error {100 * compute_error(model, test_input, test_target):.2f}%")

@@ -1,16 +1,17 @@
-"""Probes for project 2 (the framework). Everything runs with autograd switched off."""
+"""Probes for project 2 (the framework). Everything runs with autograd switched off (``AUTOGRAD = False``)."""
 
 from __future__ import annotations
 
 import torch
 
-from autograder.probes import plain, student_attr
+from autograder.sandbox.probes import plain, student_attr
+from course.project2.spec import REQUIRED_CLASSES, circle_network
 
-REQUIRED = ("Module", "Linear", "ReLU", "Tanh", "Sigmoid", "LossMSE", "Sequential", "SGD")
+AUTOGRAD = False  # the framework computes every gradient by hand
 
 
-def _fw(ctx):
-    torch.set_grad_enabled(False)
+def framework(ctx):
+    """The student's ``framework`` module."""
     return ctx.module("framework")
 
 
@@ -47,9 +48,9 @@ def grads(module, where: str):
 
 
 def module_api(ctx):
-    fw = _fw(ctx)
+    fw = framework(ctx)
     report = {}
-    for name in REQUIRED:
+    for name in REQUIRED_CLASSES:
         cls = getattr(fw, name, None)
         entry = {"exists": cls is not None}
         if cls is not None and name not in ("Module", "SGD"):
@@ -63,7 +64,7 @@ def module_api(ctx):
 
 def forward_backward(ctx, spec, inputs, grad_output=None, params=None, repeat=1, mode=None):
     """Forward ``inputs``; then backward ``grad_output`` (``repeat`` times, forward each time)."""
-    fw = _fw(ctx)
+    fw = framework(ctx)
     module = build(fw, spec)
     where = spec["cls"]
     if params is not None:
@@ -85,7 +86,7 @@ def forward_backward(ctx, spec, inputs, grad_output=None, params=None, repeat=1,
 
 
 def loss(ctx, cls, prediction, target, kwargs=None):
-    fw = _fw(ctx)
+    fw = framework(ctx)
     criterion = student_attr(fw, cls, "framework.py")(**(kwargs or {}))
     value = criterion.forward(prediction, target)
     return {"value": plain(value), "grad": plain(criterion.backward())}
@@ -93,7 +94,7 @@ def loss(ctx, cls, prediction, target, kwargs=None):
 
 def optimizer_steps(ctx, cls, params, step_grads, kwargs):
     """Build ``cls([(p, g), ...], **kwargs)``; for each step copy the judge's gradients into ``g``, step."""
-    fw = _fw(ctx)
+    fw = framework(ctx)
     pairs = [(p.clone(), torch.zeros_like(p)) for p in params]
     optimizer = student_attr(fw, cls, "framework.py")(pairs, **kwargs)
     trajectory = []
@@ -108,10 +109,9 @@ def optimizer_steps(ctx, cls, params, step_grads, kwargs):
 
 def circle_predictions(ctx, train_input, train_target, test_input, epochs, lr, batch_size, seed):
     """The kit's fixed circle protocol, built from the student's modules: predictions on ``test_input``."""
-    fw = _fw(ctx)
+    fw = framework(ctx)
     torch.manual_seed(seed)
-    model = fw.Sequential(fw.Linear(2, 25), fw.ReLU(), fw.Linear(25, 25), fw.ReLU(),
-                          fw.Linear(25, 25), fw.ReLU(), fw.Linear(25, 2))
+    model = circle_network(fw, "relu")
     criterion = fw.LossMSE()
     optimizer = fw.SGD(model.param(), lr=lr)
     onehot = torch.zeros(len(train_target), 2)
@@ -137,7 +137,7 @@ def started(ctx):
 
     Any other failure counts as started: the tasks that test the part report it.
     """
-    fw = _fw(ctx)
+    fw = framework(ctx)
     try:
         fw.Linear(2, 2).forward(torch.zeros(1, 2))
     except NotImplementedError:

@@ -1,14 +1,10 @@
-"""Judge-side comparisons. Each failure says what was checked, what was expected, what came back and the
-likely cause — the words a student reads at 2 a.m. — as a :class:`GradingFailure`."""
+"""What the grading tests expect, and how they say it when it is not so. Each failure states what was checked,
+what was expected, what came back and the likely cause — the words a student reads at 2 a.m. — as a
+:class:`GradingFailure`. These run in the judge, on plain tensors the worker sent back."""
 
 from __future__ import annotations
 
-import functools
-
-import pytest
 import torch
-
-from autograder import rubric
 
 
 class GradingFailure(AssertionError):
@@ -27,23 +23,6 @@ class GradingFailure(AssertionError):
         if self.cause:
             lines.append(f"  likely cause: {self.cause}")
         return "\n".join(lines)
-
-
-def task(task_id: str, *, timeout: float = 20.0):
-    """Mark a test as grading ``task_id``: the rubric's task, its own marker, and its time limit.
-
-    ``timeout`` bounds each call into the student's code; pytest-timeout backs it up for the whole test.
-    """
-    if task_id not in rubric.BY_ID:
-        raise KeyError(f"task {task_id!r} is not in autograder/rubric.py")
-    marker = rubric.BY_ID[task_id].marker
-
-    def decorate(fn):
-        fn = pytest.mark.task(task_id, limit=timeout)(fn)
-        fn = getattr(pytest.mark, marker)(fn)
-        return pytest.mark.timeout(timeout * 3 + 30)(fn)
-
-    return decorate
 
 
 def rel_error(received: torch.Tensor, expected: torch.Tensor) -> torch.Tensor:
@@ -99,11 +78,6 @@ def expect_close(what: str, received, expected: torch.Tensor, *, tol: float = 1e
 def require(condition: bool, what: str, *, expected="", received="", cause: str = "") -> None:
     if not condition:
         raise GradingFailure(what, expected=expected, received=received, cause=cause)
-
-
-@functools.lru_cache(maxsize=None)
-def generator(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
 
 
 def randn(*shape, seed: int, dtype=torch.float64) -> torch.Tensor:

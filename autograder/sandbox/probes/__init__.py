@@ -1,7 +1,8 @@
-"""Probes: small functions the *worker* runs on the student's code (see ``autograder.sandbox``).
+"""Probes: small functions the *worker* runs on the student's code (see :mod:`autograder.sandbox`).
 
 A probe builds the student's objects, feeds them the judge's inputs and returns plain data (tensors,
-numbers, strings, lists, dicts). It never decides a grade: the judge compares what comes back.
+numbers, strings, lists, dicts). It never decides a grade: the judge compares what comes back. Each probe module
+sets ``AUTOGRAD``: whether its probes run with PyTorch's gradient tracking on.
 """
 
 import torch

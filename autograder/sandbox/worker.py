@@ -1,6 +1,6 @@
-"""The worker: the only process that imports and runs a student's code (see ``autograder.sandbox``).
+"""The worker: the only process that imports and runs a student's code (see :mod:`autograder.sandbox`).
 
-``python -m autograder.worker FD ROOT PROJECT`` serves probe calls on the socket ``FD`` until it closes.
+``python -m autograder.sandbox.worker FD ROOT PROJECT`` serves probe calls on the socket ``FD`` until it closes.
 Each reply is ``{"status": "ok", "value": ...}`` or ``{"status": "error", "kind": ..., "message": ...,
 "where": ..., "details": ...}``; ``kind`` is ``not_implemented`` for a stub that is still
 ``raise NotImplementedError``, ``import`` for a file that does not import, ``exception`` otherwise.
@@ -14,7 +14,7 @@ import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.sandbox import decode, encode
+from autograder.sandbox.wire import decode, encode
 
 
 class Context:
@@ -24,13 +24,14 @@ class Context:
         self.root, self.project = root, project
 
     def module(self, name: str):
-        from course.impl import load_module
+        from course.submission import load_module
 
         return load_module(self.root, self.project, name)
 
 
 def _error(exc: BaseException, folder: Path) -> dict:
-    from course.impl import SubmissionError, student_frames
+    from course.errors import SubmissionError
+    from course.submission import student_frames
 
     frames = student_frames(exc, folder)
     where = ""
@@ -51,7 +52,7 @@ def _error(exc: BaseException, folder: Path) -> dict:
 def serve(conn: Connection, root: str, project: str) -> None:
     import torch
 
-    probes = importlib.import_module(f"autograder.probes.{project}")
+    probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
     while True:
@@ -59,16 +60,15 @@ def serve(conn: Connection, root: str, project: str) -> None:
             request = decode(conn.recv_bytes())
         except (EOFError, OSError):
             return
-        grad_mode = torch.is_grad_enabled()
         try:
-            value = getattr(probes, request["probe"])(context, **request["kwargs"])
+            # a probe module declares whether its probes run with autograd (project 2's framework: never)
+            with torch.set_grad_enabled(probes.AUTOGRAD):
+                value = getattr(probes, request["probe"])(context, **request["kwargs"])
             reply = {"status": "ok", "value": value}
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the judge
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = _error(exc, folder)
-        finally:
-            torch.set_grad_enabled(grad_mode)
         try:
             payload = encode(reply)
         except Exception as exc:  # noqa: BLE001

@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
-from course.impl import KIT_ROOT
+from course.submission import KIT_ROOT
 
-TEMPLATES = Path(__file__).resolve().parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # never released: caches, editor and Jupyter droppings, experiment outputs written next to the notebooks
 SKIP_NAMES = frozenset({
     "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",

@@ -6,31 +6,25 @@ Round ``r`` of a run seeded with ``seed`` draws fresh pairs with
 reproducible initialisation) and passes the same seed to ``train_model`` (batch order, augmentation).
 All networks of a round see the same pairs and the same training settings.
 
-The implementation (``models.py`` and ``train.py``) is loaded from a folder with :func:`course.impl.load_module`,
-so the same code runs the reference solution and a student's work. A student function that still raises
-``NotImplementedError`` becomes a :class:`course.errors.CourseError` naming it.
+The implementation (``models.py`` and ``train.py``) is loaded from a folder with
+:func:`course.submission.load_module`, so the same code runs the reference solution and a student's work; every
+call into it goes through :func:`course.submission.student_code`, so a stub or a bug becomes a message.
 """
 
 from __future__ import annotations
 
 import inspect
 import time
-from pathlib import Path
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import torch
 
 from course.data import generate_pair_sets
 from course.errors import CourseError
-from course.impl import innermost_function, load_module, student_failure
+from course.project1.spec import NETS, check_output
 from course.protocol import mean_std, round_seed
-
-# network key -> (class name in models.py, label in tables and figures)
-NETS = {
-    "baseline": ("BaselineNet", "baseline"),
-    "siamese": ("SiameseNet", "siamese (weight sharing)"),
-    "aux": ("AuxiliaryNet", "auxiliary (sharing + digit losses)"),
-}
+from course.submission import load_module, student_code
 
 # The settings every network is trained with (the same for all three).
 DEFAULTS = {"epochs": 40, "batch_size": 50, "lr": 5e-3, "aux_weight": 1.0}
@@ -52,31 +46,18 @@ class NetResult:
 
 
 def load_implementation(impl):
-    """``(models, train)`` modules of ``<impl>/project1/``."""
-    return load_module(impl, "project1", "models"), load_module(impl, "project1", "train")
+    """``(models, train)`` modules of ``<impl>/project1/``; a missing class or function is a clear error."""
+    models, train = load_module(impl, "project1", "models"), load_module(impl, "project1", "train")
+    for net in NETS.values():
+        if not hasattr(models, net.class_name):
+            raise CourseError(f"{models.__file__} defines no class {net.class_name}; keep the names of the handout")
+    if not callable(getattr(train, "train_model", None)):
+        raise CourseError(f"{train.__file__} defines no function train_model; keep the names of the handout")
+    return models, train
 
 
-def _not_implemented(exc: NotImplementedError, what: str) -> CourseError:
-    """A CourseError naming the innermost student function that raised NotImplementedError."""
-    frame = innermost_function(exc)
-    name = f"{frame[0]} in {frame[1]}" if frame else what
-    return CourseError(f"{name} is not implemented yet (it raises NotImplementedError; it was needed by "
-                       f"{what}). Write its body, then run the command again.")
-
-
-def _call(what: str, fn, *args, **kwargs):
-    try:
-        return fn(*args, **kwargs)
-    except NotImplementedError as exc:
-        raise _not_implemented(exc, what) from exc
-    except CourseError:
-        raise
-    except Exception as exc:  # noqa: BLE001 - student code: a message, not a traceback
-        try:
-            folder = Path(inspect.getsourcefile(fn)).parent
-        except TypeError:
-            folder = Path.cwd()
-        raise student_failure(exc, what, folder) from exc
+def _folder(module) -> Path:
+    return Path(module.__file__).parent
 
 
 def _accepted(fn, wanted: dict) -> dict:
@@ -91,23 +72,20 @@ def _accepted(fn, wanted: dict) -> dict:
 
 
 def evaluate(model, pair_input, target, classes, batch_size: int = 1000):
-    """``(target accuracy, digit accuracy or None)`` in evaluation mode, without gradients; checks shapes."""
+    """``(target accuracy, digit accuracy or None)`` in evaluation mode, without gradients; checks the outputs
+    against the contract of :mod:`course.project1.spec`."""
+    name = type(model).__name__
     model.eval()
     correct, digit_correct, has_digits = 0, 0, None
     with torch.no_grad():
         for start in range(0, len(pair_input), batch_size):
             x = pair_input[start:start + batch_size]
-            out = _call(f"{type(model).__name__}.forward", model, x)
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise CourseError(f"{type(model).__name__}.forward must return (target_logits, digit_logits), "
-                                  f"got {type(out).__name__}")
-            target_logits, digit_logits = out
-            if tuple(target_logits.shape) != (len(x), 2):
-                raise CourseError(f"{type(model).__name__}.forward returned target_logits of shape "
-                                  f"{tuple(target_logits.shape)}; expected N×2 = {(len(x), 2)}")
-            if digit_logits is not None and tuple(digit_logits.shape) != (len(x), 2, 10):
-                raise CourseError(f"{type(model).__name__}.forward returned digit_logits of shape "
-                                  f"{tuple(digit_logits.shape)}; expected N×2×10 = {(len(x), 2, 10)} or None")
+            with student_code(f"{name}.forward", Path(inspect.getfile(type(model))).parent):
+                out = model(x)
+            try:
+                target_logits, digit_logits = check_output(out, name, len(x))
+            except (TypeError, ValueError) as exc:
+                raise CourseError(str(exc)) from None
             has_digits = digit_logits is not None
             correct += int((target_logits.argmax(1) == target[start:start + batch_size]).sum())
             if has_digits:
@@ -119,18 +97,15 @@ def evaluate(model, pair_input, target, classes, batch_size: int = 1000):
 def _train_one(models, train, key: str, rs: int, data, settings: dict, device) -> dict:
     """Build network ``key`` with seed ``rs``, train it on ``data`` (the six tensors of a round), score it."""
     train_input, train_target, train_classes, test_input, test_target, test_classes = (t.to(device) for t in data)
-    name = NETS[key][0]
-    if not hasattr(models, name):
-        raise CourseError(f"models.py defines no class {name}")
-    if not hasattr(train, "train_model"):
-        raise CourseError("train.py defines no function train_model")
+    name = NETS[key].class_name
     torch.manual_seed(rs)
-    model = _call(f"{name}()", getattr(models, name)).to(device)
+    with student_code(f"{name}()", _folder(models)):
+        model = getattr(models, name)().to(device)
     optional = _accepted(train.train_model, {
         "test_input": test_input, "test_target": test_target, "test_classes": test_classes, "seed": rs})
     start, cpu_start = time.perf_counter(), time.process_time()
-    history = _call("train_model", train.train_model, model, train_input, train_target, train_classes,
-                    **settings, **optional)
+    with student_code("train_model", _folder(train)):
+        history = train.train_model(model, train_input, train_target, train_classes, **settings, **optional)
     seconds, cpu_seconds = time.perf_counter() - start, time.process_time() - cpu_start
     test_acc, digit_acc = evaluate(model, test_input, test_target, test_classes)
     train_acc, _ = evaluate(model, train_input, train_target, train_classes)
@@ -172,17 +147,14 @@ def run_rounds(impl, nets, *, rounds: int, seed: int = 0, pairs: int = 1000, dev
     unknown = [k for k in nets if k not in NETS]
     if unknown:
         raise CourseError(f"unknown network(s) {', '.join(unknown)}; choose among {', '.join(NETS)}")
-    models, train = load_implementation(impl)
-    for key in nets:  # fail before any training when a class is missing
-        if not hasattr(models, NETS[key][0]):
-            raise CourseError(f"models.py defines no class {NETS[key][0]}")
-    results = {key: NetResult(key, NETS[key][1]) for key in nets}
+    models, train = load_implementation(impl)  # fails before any training when a file or a name is missing
+    results = {key: NetResult(key, NETS[key].label) for key in nets}
     outputs: dict[tuple[int, str], dict] = {}
 
     def done(key, r, out):
         outputs[r, key] = out
         if progress is not None:
-            shown = NetResult(key, NETS[key][1])
+            shown = NetResult(key, NETS[key].label)
             _record(shown, out)
             progress(key, r, shown)
 

@@ -20,9 +20,11 @@ import tempfile
 from pathlib import Path
 
 from course.errors import CourseError
-from course.impl import resolve_root
+from course.files import write_json
+from course.submission import resolve_root
 
-SUITE = Path(__file__).resolve().parent / "suite"
+SUITE = Path(__file__).resolve().parent.parent / "suite"
+KIT = SUITE.parent.parent
 
 
 def add_arguments(parser) -> None:
@@ -46,7 +48,7 @@ def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: 
     if task:
         command += ["--task", task]
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(command, cwd=str(SUITE.parent.parent), env=env, text=True,
+    return subprocess.run(command, cwd=str(KIT), env=env, text=True,
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
@@ -83,10 +85,6 @@ def run(args) -> int:
     result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose)
     print(render(result))
     if args.report:
-        target = Path(args.report)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile("w", dir=target.parent, suffix=".tmp", delete=False) as tmp:
-            json.dump(result, tmp, indent=2)
-        os.replace(tmp.name, target)
+        write_json(args.report, result)
     full = all(t["points"] >= t["max_points"] for t in result["tasks"])
     return 1 if args.require_full and not full else 0

@@ -1,8 +1,8 @@
 """The judge's side of the wall between the grader and the student's code.
 
 Student code never runs in the grading (pytest) process. Each project of a submission gets a *worker*: a
-separate Python process (``python -m autograder.worker``) that imports the student's files and runs
-*probes* (``autograder.probes``) on inputs the judge sends. What comes back is decoded with
+separate Python process (``python -m autograder.sandbox.worker``) that imports the student's files and runs
+*probes* (``autograder.sandbox.probes``) on inputs the judge sends. What comes back is decoded with
 ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts only — no object of the
 student's can run code in the judge. The judge computes every expected value itself, asserts, and records
 points; a worker that hangs is killed after the call's time limit, one that dies is restarted for the next
@@ -11,7 +11,6 @@ call.
 
 from __future__ import annotations
 
-import io
 import os
 import signal
 import socket
@@ -22,17 +21,7 @@ import time
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-import torch
-
-
-def encode(obj) -> bytes:
-    buffer = io.BytesIO()
-    torch.save(obj, buffer)
-    return buffer.getvalue()
-
-
-def decode(data: bytes):
-    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
+from autograder.sandbox.wire import decode, encode
 
 
 class StudentError(Exception):
@@ -64,7 +53,7 @@ class Worker:
         if self.threads:
             env["OMP_NUM_THREADS"] = str(self.threads)
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.worker", str(child.fileno()), self.root, self.project],
+            [sys.executable, "-m", "autograder.sandbox.worker", str(child.fileno()), self.root, self.project],
             pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
             cwd=str(Path(self.root) / self.project) if (Path(self.root) / self.project).is_dir() else self.root,
             env=env, start_new_session=True,
@@ -97,7 +86,7 @@ class Worker:
 
     # -- calls -------------------------------------------------------------------------------------
     def call(self, probe: str, *, timeout: float, **kwargs):
-        """Run ``autograder.probes.<project>.<probe>(**kwargs)`` in the worker; return its value.
+        """Run ``autograder.sandbox.probes.<project>.<probe>(**kwargs)`` in the worker; return its value.
 
         Raises :class:`StudentError` when the student's code fails, hangs past ``timeout`` seconds, kills
         its process, or returns something that is not plain data.

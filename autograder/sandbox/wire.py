@@ -1,0 +1,19 @@
+"""The messages between judge and worker: plain data (tensors, numbers, strings, lists, dicts) serialised with
+``torch.save`` and read back with ``torch.load(weights_only=True)``, which refuses any object that could run code
+in the reader."""
+
+from __future__ import annotations
+
+import io
+
+import torch
+
+
+def encode(obj) -> bytes:
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
+    return buffer.getvalue()
+
+
+def decode(data: bytes):
+    return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
