@@ -1,35 +1,63 @@
 """The grading suite's pytest plugin: options, the student's workers, feedback and the grade report.
 
 Options: ``--submission PATH`` (a folder laid out like ``assignments/``; default ``assignments``),
-``--task ID`` (one task or a prefix such as ``p2.linear``), ``--visibility public|all``,
-``--grade-report FILE`` (JSON written atomically at the end of the session) and ``--limit-scale X``
-(every per-task time limit times X).
+``--task ID[,ID…]`` (tasks or prefixes such as ``p2.linear``), ``--visibility public|all``,
+``--grade-report FILE`` (JSON written atomically at the end of the session), ``--limit-scale X`` (every time
+limit times X), ``--sandbox auto|require|off`` and the caps of :mod:`autograder.sandbox.limits`.
+
+The plugin's state lives in ``config.stash[STATE]``: the sandbox, the submission's time budget, its workers,
+each test's result, and the files that did not import (reported once, not once per task).
 """
 
 from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from autograder import rubric
 from autograder.expect import GradingFailure
-from autograder.sandbox.judge import StudentError, Worker
+from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
+from autograder.sandbox.limits import add_limit_options, limits_from
 from course.files import write_json
+from course.project1 import spec as spec1
+from course.project2 import spec as spec2
 
-CAUSE_BY_KIND = {
-    "not_implemented": "not implemented yet",
+MODULES = {"project1": spec1.MODULES, "project2": spec2.MODULES}
+DEFAULT_LIMIT = 20.0  # seconds per call into the student's code, unless the task says otherwise
+
+# a StudentError's kind -> the status of the task it failed
+STATUS = {
+    "not_implemented": "not implemented",
+    "missing": "missing",
     "import": "the file does not import",
     "timeout": "timed out",
     "crash": "the Python process died",
+    "memory": "ran out of memory",
+    "processes": "too many processes",
     "invalid": "returned something that is not plain data",
     "exception": "your code raised an exception",
 }
 
 
-def task(task_id: str, *, timeout: float = 20.0):
+@dataclass
+class GradingState:
+    sandbox: Sandbox | None = None
+    budget: Budget | None = None
+    workers: dict = field(default_factory=dict)
+    results: list = field(default_factory=list)
+    selected: list = field(default_factory=list)
+    import_errors: dict = field(default_factory=dict)  # (project, file) -> the full message, shown once
+    started: float = field(default_factory=time.time)
+
+
+STATE = pytest.StashKey[GradingState]()
+
+
+def task(task_id: str, *, timeout: float = DEFAULT_LIMIT):
     """Mark a grading test as grading ``task_id``: the rubric's task, its own marker, and its time limit.
 
     ``timeout`` bounds each call into the student's code; pytest-timeout backs it up for the whole test.
@@ -40,8 +68,7 @@ def task(task_id: str, *, timeout: float = 20.0):
 
     def decorate(fn):
         fn = pytest.mark.task(task_id, limit=timeout)(fn)
-        fn = getattr(pytest.mark, marker)(fn)
-        return pytest.mark.timeout(timeout * 3 + 30)(fn)
+        return getattr(pytest.mark, marker)(fn)
 
     return decorate
 
@@ -49,20 +76,30 @@ def task(task_id: str, *, timeout: float = 20.0):
 def pytest_addoption(parser):
     group = parser.getgroup("autograder", "dl-miniprojects grading")
     group.addoption("--submission", default=None, help="submission folder laid out like assignments/")
-    group.addoption("--task", default=None, help="grade one task, or every task under a prefix (p2.linear)")
+    group.addoption("--task", default=None,
+                    help="grade these tasks: ids or prefixes, comma-separated (p2.linear,p1.shapes)")
     group.addoption("--visibility", choices=("public", "all"), default="all",
                     help="public: the tests students see; all: public and hidden (the instructor's grade)")
     group.addoption("--grade-report", default=None, help="write the per-task results as JSON to this file")
     group.addoption("--limit-scale", type=float, default=1.0,
-                    help="multiply every task's time limit (e.g. 2 on a slow machine; default 1)")
+                    help="multiply every time limit (e.g. 2 on a slow machine; default 1)")
+    group.addoption("--sandbox", choices=("auto", "require", "off"), default="auto",
+                    help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
+    add_limit_options(group.addoption)
 
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "task(id, limit): the rubric task a test grades (autograder/rubric.py)")
     for t in rubric.TASKS:
         config.addinivalue_line("markers", f"{t.marker}: {t.description}")
-    config._grade_results = []
-    config._grade_started = time.time()
+    config.stash[STATE] = GradingState()
+
+
+def _backstop(config, limit: float) -> float:
+    """pytest-timeout's limit for a whole test: several calls, plus a worker's start and import."""
+    scale = config.getoption("--limit-scale")
+    lim = limits_from(lambda name: config.getoption(name))
+    return 4 * limit * scale + (lim.startup_seconds + lim.import_seconds) * scale + 60
 
 
 def pytest_collection_modifyitems(config, items):
@@ -74,11 +111,15 @@ def pytest_collection_modifyitems(config, items):
         marker = item.get_closest_marker("task")
         if marker is None:
             raise pytest.UsageError(f"{item.nodeid} has no @task(...) marker; every grading test needs one")
-        (keep if marker.args[0] in wanted else drop).append(item)
+        if marker.args[0] in wanted:
+            item.add_marker(pytest.mark.timeout(_backstop(config, marker.kwargs.get("limit", DEFAULT_LIMIT))))
+            keep.append(item)
+        else:
+            drop.append(item)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
-    config._grade_selected = sorted(wanted)
+    config.stash[STATE].selected = sorted(wanted)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -103,23 +144,39 @@ class Project:
         return self.root / self.name
 
     def call(self, probe: str, **kwargs):
-        return self.worker.call(probe, timeout=self.limit, **kwargs)
+        try:
+            return self.worker.call(probe, timeout=self.limit, **kwargs)
+        except (StudentError, GradingFailure):
+            raise
+        except BaseException:  # pytest-timeout, Ctrl-C, a grader error: the worker is mid-call, start afresh
+            self.worker.stop()
+            raise
 
 
 @pytest.fixture(scope="session")
 def _workers(request):
-    root = submission_root(request.config)
-    workers = {name: Worker(root, name) for name in ("project1", "project2")}
-    yield root, workers
-    for worker in workers.values():
-        worker.close()
+    config = request.config
+    state = config.stash[STATE]
+    scale = config.getoption("--limit-scale")
+    try:
+        limits = limits_from(lambda name: config.getoption(name)).scaled(scale)
+    except ValueError as exc:
+        raise pytest.UsageError(str(exc)) from None
+    state.sandbox = Sandbox.choose(config.getoption("--sandbox"), limits)
+    state.budget = Budget(limits.submission_seconds)
+    root = submission_root(config)
+    state.workers = {name: Worker(root, name, sandbox=state.sandbox, modules=MODULES[name], budget=state.budget)
+                     for name in ("project1", "project2")}
+    yield root, state.workers
+    for worker in state.workers.values():
+        worker.close()  # before the report: what a worker's last moments fired is in its notes
 
 
 def _project(request, name: str) -> Project:
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
     scale = request.config.getoption("--limit-scale")
-    return Project(workers[name], root, name, marker.kwargs.get("limit", 20.0) * scale)
+    return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale)
 
 
 @pytest.fixture
@@ -139,25 +196,53 @@ def p2(request) -> Project:
 # ------------------------------------------------------------------------------------------------------
 
 
-def feedback(task_id: str, exc: BaseException) -> tuple[str, str]:
-    """(status, text) for a failed test: the task, expected vs received, likely cause, then the details."""
-    header = f"[{task_id}] {rubric.BY_ID[task_id].description}"
+def _details(exc: StudentError) -> list[str]:
+    lines = []
+    if exc.where:
+        lines.append(f"  where: {exc.where}")
+    for note in exc.notes:
+        lines.append(f"  note: {note}")
+    if exc.details:
+        lines += ["  --- details ---", *("  " + line for line in exc.details.rstrip().splitlines())]
+    if exc.output.strip():
+        lines += ["  --- your program's last output ---", *("  " + line for line in exc.output.splitlines())]
+    return lines
+
+
+def import_block(exc: StudentError) -> str:
+    """The one block that explains a file that does not import (file, line, the line, a caret)."""
+    return "\n".join([exc.message, *_details(exc)])
+
+
+def feedback(task_id: str, exc: BaseException, state: GradingState | None = None) -> tuple[str, str]:
+    """(status, text) for a failed test: the task, expected vs received, likely cause, then the details.
+
+    A file that does not import is explained once (kept in ``state.import_errors``); each task it stops gets one
+    line. A bonus part the student did not write is "not attempted".
+    """
+    task_ = rubric.BY_ID[task_id]
+    header = f"[{task_id}] {task_.description}"
     if isinstance(exc, StudentError):
-        status = "not implemented" if exc.kind == "not_implemented" else CAUSE_BY_KIND.get(exc.kind, "error")
         if exc.kind == "not_implemented":
-            return status, f"{header}\n  not implemented yet{f' ({exc.where})' if exc.where else ''}"
-        lines = [header, f"  {CAUSE_BY_KIND.get(exc.kind, 'error')}: {exc.message}"]
-        if exc.where:
-            lines.append(f"  where: {exc.where}")
-        if exc.details:
-            lines += ["  --- details ---", *("  " + line for line in exc.details.rstrip().splitlines())]
-        if exc.output.strip():
-            lines += ["  --- your program's last output ---", *("  " + line for line in exc.output.splitlines())]
-        return status, "\n".join(lines)
+            return "not implemented", f"{header}\n  not implemented yet{f' ({exc.where})' if exc.where else ''}"
+        if exc.kind == "missing" and task_.bonus:
+            return "not attempted", f"{header}\n  not attempted: {exc.message}"
+        if exc.kind == "import":
+            file = getattr(exc, "file", "") or "a file"
+            if state is not None:
+                state.import_errors.setdefault((task_.project, file), import_block(exc))
+            how = "did not finish importing" if "did not finish importing" in exc.message else "does not import"
+            return STATUS["import"], f"[{task_id}] not graded: {file} of {task_.project} {how} (see above)"
+        status = STATUS.get(exc.kind, "error")
+        first = exc.message if exc.kind in ("timeout", "crash", "memory", "processes", "missing") \
+            else f"{status}: {exc.message}"
+        return status, "\n".join([header, f"  {first}", *_details(exc)])
     if isinstance(exc, GradingFailure):
         return "failed", f"{header}\n" + "\n".join("  " + line for line in exc.render().splitlines())
     if "Timeout" in type(exc).__name__ or "Timeout" in str(exc)[:40]:
         return "timed out", f"{header}\n  timed out: the test ran past its time limit"
+    if isinstance(exc, GraderError):
+        return "error", f"{header}\n  the grader could not run this task: {exc}"
     return "error", f"{header}\n  the grader failed on this task ({type(exc).__name__}: {exc}); tell your instructor"
 
 
@@ -169,25 +254,27 @@ def pytest_runtest_makereport(item, call):
     if marker is None or report.when == "teardown" and report.passed:
         return
     task_id = marker.args[0]
+    state = item.config.stash[STATE]
     if report.when == "call" or report.failed:
         status, text = "passed", ""
         if report.failed:
             exc = call.excinfo.value if call.excinfo is not None else None
-            status, text = feedback(task_id, exc) if exc is not None else ("error", str(report.longrepr))
+            status, text = feedback(task_id, exc, state) if exc is not None else ("error", str(report.longrepr))
             if isinstance(exc, (StudentError, GradingFailure)):
                 report.longrepr = text
             else:
                 report.longrepr = f"{text}\n\n{report.longrepr}"
         elif report.skipped:
             status = "skipped"
-        item.config._grade_results.append({"task": task_id, "test": item.nodeid, "status": status,
-                                           "feedback": text, "seconds": round(report.duration, 2)})
+        state.results.append({"task": task_id, "test": item.nodeid, "status": status, "feedback": text,
+                              "seconds": round(report.duration, 2)})
 
 
 def pytest_sessionfinish(session, exitstatus):
     config = session.config
     path = config.getoption("--grade-report")
-    if not path or not hasattr(config, "_grade_selected"):
+    state = config.stash.get(STATE, None)
+    if not path or state is None or not state.selected:
         return
     from autograder.report import score
 
@@ -195,7 +282,14 @@ def pytest_sessionfinish(session, exitstatus):
         root = str(submission_root(config))
     except Exception as exc:  # noqa: BLE001 - the report still gets written
         root = f"unresolved: {exc}"
-    result = score(config._grade_results, config._grade_selected)
-    result.update({"submission": root, "visibility": config.getoption("--visibility"),
-                   "seconds": round(time.time() - config._grade_started, 1)})
+    result = score(state.results, state.selected)
+    sandbox = state.sandbox
+    result.update({
+        "submission": root, "visibility": config.getoption("--visibility"),
+        "seconds": round(time.time() - state.started, 1),
+        "import_errors": [{"project": project, "file": file, "message": message}
+                          for (project, file), message in sorted(state.import_errors.items())],
+        "sandbox": ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started",
+        "notes": [f"{name}: {note}" for name, worker in sorted(state.workers.items()) for note in worker.fired],
+    })
     write_json(path, result)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from autograder import rubric
 
-SYMBOL = {"passed": "✔", "not implemented": "·", "not run": "-"}
+SYMBOL = {"passed": "✔", "not implemented": "·", "not attempted": "·", "not run": "-"}
+QUIET = ("passed", "not implemented", "not attempted", "not run")  # statuses that need no feedback block
 
 
 def score(results: list[dict], selected: list[str]) -> dict:
@@ -24,7 +25,7 @@ def score(results: list[dict], selected: list[str]) -> dict:
         tasks.append({"task": t.id, "points": earned, "max_points": t.points, "bonus": t.bonus,
                       "visibility": t.visibility, "status": status, "description": t.description,
                       "cases": len(cases), "passed": passed,
-                      "feedback": "\n\n".join(r["feedback"] for r in cases if r["feedback"])})
+                      "feedback": "\n\n".join(dict.fromkeys(r["feedback"] for r in cases if r["feedback"]))})
         if t.bonus:
             bonus, bonus_max = bonus + earned, bonus_max + t.points
         else:
@@ -36,11 +37,23 @@ def score(results: list[dict], selected: list[str]) -> dict:
 def render(result: dict, *, feedback: bool = True) -> str:
     """Failures first (task, expected vs received, likely cause), then the per-task table and the total."""
     lines = []
-    failed = [t for t in result["tasks"] if t["status"] not in ("passed", "not implemented", "not run")]
+    if feedback and result.get("import_errors"):
+        lines.append("Files that do not import\n========================")
+        for entry in result["import_errors"]:
+            lines += [f"{entry['project']}/{entry['file']}:", *("  " + line for line in entry["message"].splitlines()),
+                      ""]
+    failed = [t for t in result["tasks"] if t["status"] not in QUIET]
     if feedback and failed:
         lines.append("What to fix first\n=================")
         for t in failed:
-            lines += [t["feedback"] or f"[{t['task']}] {t['status']}", ""]
+            text = t["feedback"] or f"[{t['task']}] {t['status']}"
+            if "\n" in text and lines[-1] != "":
+                lines.append("")
+            lines.append(text)
+            if "\n" in text:  # a block stands apart; one-line notes follow one another
+                lines.append("")
+        if lines[-1] != "":
+            lines.append("")
     width = max([len(t["task"]) for t in result["tasks"]] + [4])
     lines += ["Score per task", "=============="]
     for t in result["tasks"]:
@@ -48,6 +61,8 @@ def render(result: dict, *, feedback: bool = True) -> str:
         pts = f"{t['points']:g}/{t['max_points']:g}" + (" bonus" if t["bonus"] else "")
         note = "" if t["status"] == "passed" else f"  ({t['status']})"
         lines.append(f" {mark} {t['task']:<{width}}  {pts:>10}{note}")
+    if result.get("notes"):
+        lines += ["", "Caps that fired: " + "; ".join(result["notes"])]
     lines.append(f"\nTotal: {result['score']:g} / {result['max_score']:g}"
                  + (f"   bonus: {result['bonus']:g} / {result['max_bonus']:g}" if result["max_bonus"] else "")
                  + (f"   ({result['seconds']:g} s)" if "seconds" in result else ""))

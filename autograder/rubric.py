@@ -84,10 +84,12 @@ def bonus_total() -> float:
 
 
 def select(pattern: str | None):
-    """The tasks whose id equals ``pattern`` or starts with ``pattern + '.'`` (all when None)."""
+    """The tasks matched by ``pattern``: comma-separated ids or prefixes (``p2.linear`` is every ``p2.linear.*``);
+    all tasks for None."""
     if not pattern:
         return list(TASKS)
-    return [t for t in TASKS if t.id == pattern or t.id.startswith(pattern.rstrip(".") + ".")]
+    parts = [part.strip().rstrip(".") for part in pattern.split(",") if part.strip()]
+    return [t for t in TASKS if any(t.id == part or t.id.startswith(part + ".") for part in parts)]
 
 
 def markdown_table() -> str:

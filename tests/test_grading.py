@@ -124,7 +124,10 @@ def test_syntax_error_in_project1_still_grades_project2(tmp_path):
     report, _ = grade(sub, tmp_path, "--task", "p1.shapes", visibility="public")
     task = by_task(report)["p1.shapes"]
     assert task["points"] == 0 and task["status"] == "the file does not import"
-    assert "models.py" in task["feedback"] and f"line {line}" in task["feedback"] and "syntax error" in task["feedback"]
+    assert task["feedback"] == "[p1.shapes] not graded: models.py of project1 does not import (see above)"
+    [error] = report["import_errors"]  # said once, with the file, the line, the offending line and a caret
+    assert error["file"] == "models.py" and f"line {line}" in error["message"] and "syntax error" in error["message"]
+    assert "class SiameseNet(nn.Module)\n" in error["message"] and "^" in error["message"]
     report, _ = grade(sub, tmp_path, "--task", "p2.linear", visibility="public")
     assert all(t["points"] == t["max_points"] for t in report["tasks"]), report
 
@@ -167,7 +170,8 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     fw = sub / "project2" / "framework.py"
     source = fw.read_text()
     forge = ("\nimport torch as _t\n_t.allclose = lambda *a, **k: True\n"
-             "import autograder.expect as _c\n_c.expect_close = lambda *a, **k: None\n")
+             "try:\n    import autograder.expect as _c\n    _c.expect_close = lambda *a, **k: None\n"
+             "except ImportError:\n    pass\n")
     source = source.replace("        return gradwrtoutput * self.mask\n", "        return -gradwrtoutput * self.mask\n", 1)
     fw.write_text(source + forge)
     report, _ = grade(sub, tmp_path, "--task", "p2", visibility="public")
@@ -207,3 +211,28 @@ def test_check_command_require_full_and_errors(tmp_path, capsys):
     assert "project1" in capsys.readouterr().err
     assert autograder_main(["check", str(SOLUTIONS), "--task", "p9.nothing"]) == 2
     assert "matches no task" in capsys.readouterr().err
+
+
+def test_a_bonus_part_not_written_is_not_attempted(tmp_path):
+    """A framework without LeakyReLU: one line, "not attempted", never "your code raised an exception" (twice)."""
+    sub = copy_submission(SOLUTIONS, tmp_path)
+    fw = sub / "project2" / "framework.py"
+    fw.write_text(fw.read_text().replace("class LeakyReLU(Module):", "class _Unused(Module):", 1))
+    report, _ = grade(sub, tmp_path, "--task", "p2.bonus.leaky_relu", visibility="public")
+    task = by_task(report)["p2.bonus.leaky_relu"]
+    assert task["status"] == "not attempted" and task["points"] == 0
+    assert "not attempted: framework.py defines no LeakyReLU" in task["feedback"]
+    assert "raised an exception" not in task["feedback"]
+    from autograder.report import render
+
+    assert "What to fix first" not in render(report)
+
+
+def test_sandbox_info_says_what_is_in_force(capsys):
+    assert autograder_main(["check", "--sandbox-info"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.startswith("isolation: ") and "memory: 4 GiB" in printed and "processes: 64" in printed
+    assert autograder_main(["check", "--sandbox-info", "--no-sandbox"]) == 0
+    assert "isolation: NONE" in capsys.readouterr().out
+    assert autograder_main(["check", "--sandbox-info", "--memory", "lots"]) == 2
+    assert "--memory" in capsys.readouterr().err

@@ -2,12 +2,13 @@
 
   autograder check                        grade assignments/ (your working copy)
   autograder check path/to/folder         any folder laid out like assignments/ (project1/, project2/)
-  autograder check --task p2.linear       one task, or every task under a prefix
+  autograder check --task p2.linear       one task, every task under a prefix, or several: --task p1.shapes,p2
   autograder check --require-full         exit 1 unless every selected task earns all its points
+  autograder check --sandbox-info         what isolation and caps are in force here
 
-The suite runs in its own pytest process; your code runs in a third one, so a crash, an endless loop or a
-syntax error in one project costs that project's tasks only. The table lists every task; failures come first,
-each with what was expected, what came back and the likely cause.
+The suite runs in its own pytest process; your code runs in a third one, inside a sandbox (bubblewrap) where the
+machine allows it, so a crash, an endless loop or a syntax error in one project costs that project's tasks only.
+The table lists every task; failures come first, each with what was expected, what came back and the likely cause.
 """
 
 from __future__ import annotations
@@ -30,13 +31,43 @@ KIT = SUITE.parent.parent
 def add_arguments(parser) -> None:
     parser.add_argument("path", nargs="?", default="assignments",
                         help="submission folder holding project1/ and project2/ (default: assignments)")
-    parser.add_argument("--task", default=None, help="a task id (p2.linear.backward) or a prefix (p2.linear, p1)")
+    parser.add_argument("--task", default=None, help="a task id (p2.linear.backward), a prefix (p2.linear, p1), or "
+                        "several, comma-separated")
     parser.add_argument("--all", action="store_true",
                         help="hidden tasks too (instructors; the student bundle has no hidden tests)")
     parser.add_argument("--report", default=None, help="also write the per-task results as JSON to this file")
     parser.add_argument("--require-full", action="store_true",
                         help="exit status 1 unless every selected task earns all its points")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
+    add_sandbox_arguments(parser)
+    parser.add_argument("--sandbox-info", action="store_true", help="print the isolation and caps in force, and stop")
+
+
+def add_sandbox_arguments(parser) -> None:
+    """Options every command that runs student code shares: the sandbox switch, the caps, the time scale."""
+    from autograder.sandbox.limits import add_limit_options
+
+    parser.add_argument("--no-sandbox", action="store_true",
+                        help="run student code without bubblewrap (only for code you trust)")
+    parser.add_argument("--limit-scale", type=float, default=1.0,
+                        help="multiply every time limit (e.g. 2 on a slow machine; default 1)")
+    group = parser.add_argument_group("caps per worker (one project of one submission)")
+    add_limit_options(group.add_argument)
+
+
+def limits_of(args):
+    """The :class:`~autograder.sandbox.limits.Limits` of parsed options; a bad value is a CourseError."""
+    from autograder.sandbox.limits import limits_from
+
+    try:
+        return limits_from(lambda name: getattr(args, name))
+    except ValueError as exc:
+        raise CourseError(str(exc)) from None
+
+
+def suite_options(args, sandbox: str) -> list[str]:
+    """The pytest options that carry the sandbox mode, the caps and the time scale to the grading process."""
+    return ["--sandbox", sandbox, "--limit-scale", f"{args.limit_scale:g}", *limits_of(args).as_args()]
 
 
 def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
@@ -52,15 +83,18 @@ def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: 
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def grade(root: Path, *, task=None, visibility="public", verbose=False) -> dict:
-    """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure."""
+def grade(root: Path, *, task=None, visibility="public", verbose=False, options=()) -> dict:
+    """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure.
+
+    ``options`` are further pytest options for the grading process (:func:`suite_options`).
+    """
     from autograder import rubric
 
     if task and not rubric.select(task):
         raise CourseError(f"--task {task!r} matches no task; the ids are listed by `python -m autograder.rubric`")
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         report = Path(tmp) / "report.json"
-        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose)
+        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose, extra=tuple(options))
         if not report.is_file():
             tail = "\n".join((proc.stdout or "").strip().splitlines()[-25:])
             raise CourseError(f"the grading suite stopped before it could score {root} (pytest exit status "
@@ -76,13 +110,23 @@ def run(args) -> int:
     missing = [name for name in ("pytest", "pytest_timeout") if importlib.util.find_spec(name) is None]
     if missing:
         raise CourseError(f"the grading suite needs {' and '.join(missing)}; reinstall the kit: pip install -e .")
+    from autograder.sandbox.judge import Sandbox
+
+    sandbox = Sandbox.choose("off" if args.no_sandbox else "auto", limits_of(args))
+    if args.sandbox_info:
+        print("\n".join(sandbox.describe()))
+        return 0
+    if sandbox.bwrap is None and not args.no_sandbox:
+        print(f"notice: no sandbox here ({sandbox.reason}); your code runs unisolated, with your own permissions",
+              file=sys.stderr)
 
     root = resolve_root(args.path)
     missing = [name for name in ("project1", "project2") if not (root / name).is_dir()]
     if len(missing) == 2:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
-    result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose)
+    result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
+                   options=suite_options(args, "auto" if sandbox.bwrap else "off"))
     print(render(result))
     if args.report:
         write_json(args.report, result)

@@ -2,127 +2,387 @@
 
 Student code never runs in the grading (pytest) process. Each project of a submission gets a *worker*: a
 separate Python process (``python -m autograder.sandbox.worker``) that imports the student's files and runs
-*probes* (``autograder.sandbox.probes``) on inputs the judge sends. What comes back is decoded with
+*probes* (``autograder.sandbox.probes``) on inputs the judge sends. It runs inside bubblewrap (see
+:mod:`.isolation`) on a private copy of its project folder, in a private cgroup where one can be made (see
+:mod:`.cgroups`), under the caps of :mod:`.limits`. What comes back is decoded with
 ``torch.load(weights_only=True)``: tensors, numbers, strings, lists and dicts only — no object of the
 student's can run code in the judge. The judge computes every expected value itself, asserts, and records
-points; a worker that hangs is killed after the call's time limit, one that dies is restarted for the next
-call.
+points.
+
+A worker's life: start (Python and torch, not charged to the student) → import the project's files (one
+limit for all of them; a file that hangs fails every task of the project at once) → probe calls, each within
+its task's limit and what is left of the submission's. A call that hangs kills the worker, one that crashes it
+gets a fresh worker for the next call; every process the student started dies with the worker.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from autograder.sandbox import cgroups, isolation
+from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
+from course.errors import CourseError
+
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", ".git")
 
 
 class StudentError(Exception):
     """The student's code failed inside the worker.
 
-    ``kind`` is ``not_implemented``, ``import``, ``exception``, ``timeout``, ``crash`` or ``invalid``;
-    ``where`` names the student's file and line when known; ``details`` is the trimmed traceback.
+    ``kind``: ``not_implemented``, ``missing`` (a class or function the handout names is not defined), ``import``,
+    ``exception``, ``timeout``, ``crash``, ``memory``, ``processes`` or ``invalid``; ``where`` names the student's file and line when known; ``details`` is the trimmed
+    traceback; ``output`` what the code printed during the call; ``notes`` caps that fired on the way.
     """
 
-    def __init__(self, kind: str, message: str, where: str = "", details: str = "", output: str = ""):
+    def __init__(self, kind: str, message: str, where: str = "", details: str = "", output: str = "",
+                 notes: tuple[str, ...] = (), file: str = ""):
         super().__init__(message)
         self.kind, self.message, self.where, self.details, self.output = kind, message, where, details, output
+        self.notes, self.file = tuple(notes), file  # file: the student's file that does not import
+
+
+class GraderError(CourseError):
+    """The grader itself could not run a worker (not the student's fault)."""
+
+
+@dataclass
+class Sandbox:
+    """How workers run: inside bubblewrap (``bwrap`` is its path) or not (``reason`` says why), and their caps."""
+
+    bwrap: str | None
+    limits: Limits = field(default_factory=Limits)
+    reason: str = ""
+
+    @classmethod
+    def choose(cls, mode: str, limits: Limits | None = None) -> "Sandbox":
+        """``mode``: ``auto`` (bubblewrap where it runs), ``require`` (a clear error where it does not) or ``off``."""
+        limits = limits or Limits()
+        if mode == "off":
+            return cls(None, limits, "switched off (--no-sandbox)")
+        bwrap, reason = isolation.probe()
+        if bwrap is None and mode == "require":
+            raise CourseError(f"the sandbox cannot run here: {reason}. Grading other people's code needs it; "
+                              "run on a Linux machine with user namespaces, or pass --no-sandbox to accept the risk")
+        return cls(bwrap, limits, reason)
+
+    def describe(self) -> list[str]:
+        """What isolation is in force, one line each (``autograder check --sandbox-info``)."""
+        lim = self.limits
+        group = cgroups.available()
+        root = os.geteuid() == 0
+        if self.bwrap:
+            lines = [f"isolation: {isolation.version(self.bwrap)} ({self.bwrap})",
+                     "  namespaces: user, pid, network (no network), ipc, uts; dies with the grader",
+                     f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
+                     f"project read-write; a private /tmp of {format_size(lim.tmp)}; nothing else of the host"]
+        else:
+            lines = [f"isolation: NONE — {self.reason}; student code runs with your own permissions"]
+        lines.append(f"memory: {format_size(lim.memory)} per worker, by "
+                     + (f"{group} (memory cap)" if group else "RLIMIT_DATA"))
+        nproc = "RLIMIT_NPROC" + (" (not enforced: the grader runs as root)" if root and not group else "")
+        lines.append(f"processes: {lim.processes} per worker, by " + (f"{group} (pids.max)" if group else nproc))
+        lines += [f"threads: {lim.threads} per worker", f"output kept: {format_size(lim.output)} per worker",
+                  f"time: each task's own limit per call; {lim.import_seconds:g} s to import a project's files; "
+                  f"{lim.submission_seconds:g} s for the whole submission"]
+        return lines
+
+
+class Budget:
+    """The time left to one submission, shared by its workers; it starts with the first call."""
+
+    def __init__(self, seconds: float):
+        self.seconds, self.deadline = seconds, None
+
+    def remaining(self) -> float:
+        if self.deadline is None:
+            self.deadline = time.monotonic() + self.seconds
+        return self.deadline - time.monotonic()
+
+
+class Output:
+    """The worker's stdout and stderr, read by a thread: the first ``cap`` bytes are kept, the rest is counted."""
+
+    def __init__(self, cap: int):
+        self.cap, self.data, self.dropped = cap, bytearray(), 0
+        self._thread = None
+
+    def follow(self, pipe) -> None:
+        def drain():
+            for chunk in iter(lambda: pipe.read1(65536), b""):
+                room = self.cap - len(self.data)
+                self.data += chunk[:max(room, 0)]
+                self.dropped += max(len(chunk) - max(room, 0), 0)
+            pipe.close()
+
+        self._thread = threading.Thread(target=drain, daemon=True)
+        self._thread.start()
+
+    def settle(self, timeout: float = 1.0) -> None:
+        """Wait (briefly) for the reader to catch up, once the worker has stopped."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    def mark(self) -> tuple[int, int]:
+        return len(self.data), self.dropped
+
+    def since(self, mark: tuple[int, int], lines: int = 15) -> str:
+        """The last ``lines`` lines printed since ``mark``."""
+        text = self.data[mark[0]:].decode("utf-8", "replace")
+        return "\n".join(text.splitlines()[-lines:])
+
+    def cut_since(self, mark: tuple[int, int]) -> bool:
+        return self.dropped > mark[1]
+
+
+class _Crashed(Exception):
+    pass
 
 
 class Worker:
-    """One worker process for one project of one submission, started on first use."""
+    """One worker process for one project of one submission, started on first use.
 
-    def __init__(self, root: str | Path, project: str, *, threads: int | None = 1):
-        self.root, self.project = str(Path(root).resolve()), project
-        self.threads = threads
+    ``modules`` are the project's files the probes use (``("models", "train")``): they are imported once, right
+    after the start, within ``limits.import_seconds``.
+    """
+
+    def __init__(self, root: str | Path, project: str, *, sandbox: Sandbox | None = None, modules=(),
+                 budget: Budget | None = None):
+        self.root, self.project = Path(root).resolve(), project
+        self.sandbox = sandbox or Sandbox(None, Limits(), "no sandbox asked for")
+        self.limits = self.sandbox.limits
+        self.modules = tuple(modules)
+        self.budget = budget
         self.proc: subprocess.Popen | None = None
         self.conn: Connection | None = None
-        self.log = tempfile.NamedTemporaryFile(prefix=f"worker-{project}-", suffix=".log", delete=False)
+        self.output = Output(self.limits.output)
+        self.cgroup: cgroups.Cgroup | None = None
+        self.copy: Path | None = None
+        self.importing = ""
+        self.import_errors: dict[str, str] = {}  # module -> why it does not import
+        self.import_failure: StudentError | None = None  # the import did not finish: every call fails with it
+        self.fired: list[str] = []  # caps that fired during the worker's life, for the report
 
     # -- process management ------------------------------------------------------------------------
+    def _command(self, fd: int) -> tuple[list[str], dict, str]:
+        """The command line, environment and working folder of a fresh worker on a fresh copy of the project."""
+        self.copy = Path(tempfile.mkdtemp(prefix=f"autograder-{self.project}-"))
+        source = self.root / self.project
+        target = self.copy / self.project
+        if source.is_dir():
+            shutil.copytree(source, target, symlinks=True, ignore=IGNORED)
+        else:
+            target.mkdir()
+        lim = self.limits
+        self.cgroup = cgroups.create(lim.memory, lim.processes)
+        caps = [] if self.cgroup else ["--rlimit-data", str(lim.memory), "--rlimit-nproc", str(lim.processes)]
+        env = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
+               "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg"}
+        if self.sandbox.bwrap:
+            root = isolation.SANDBOX_ROOT
+            argv = [sys.executable, "-m", "autograder.sandbox.worker", str(fd), root, self.project,
+                    "--threads", str(lim.threads), *caps]
+            command = isolation.command(self.sandbox.bwrap, project_copy=target, project=self.project,
+                                        tmp_size=lim.tmp, env=env, argv=argv)
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            command = [sys.executable, "-m", "autograder.sandbox.worker", str(fd), str(self.copy), self.project,
+                       "--threads", str(lim.threads), *caps]
+            env = {**os.environ, **env}
+        if self.cgroup is not None:
+            command = ["/bin/sh", "-c", cgroups.JOIN, "sh", *command]
+            env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
+        return command, env, str(target)
+
     def start(self) -> None:
+        """Start the worker, wait until it is ready, and import the project's files."""
         parent, child = socket.socketpair()
-        env = dict(os.environ, PYTHONUNBUFFERED="1", PYTHONDONTWRITEBYTECODE="1")
-        if self.threads:
-            env["OMP_NUM_THREADS"] = str(self.threads)
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "autograder.sandbox.worker", str(child.fileno()), self.root, self.project],
-            pass_fds=[child.fileno()], stdin=subprocess.DEVNULL, stdout=self.log, stderr=subprocess.STDOUT,
-            cwd=str(Path(self.root) / self.project) if (Path(self.root) / self.project).is_dir() else self.root,
-            env=env, start_new_session=True,
-        )
-        child.close()
+        command, env, cwd = self._command(child.fileno())
+        try:
+            self.proc = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                         start_new_session=True)
+        finally:
+            child.close()
         self.conn = Connection(parent.detach())
+        self.output = Output(self.limits.output)
+        self.output.follow(self.proc.stdout)
+        mark = self.output.mark()
+        try:
+            ready = self._receive(time.monotonic() + self.limits.startup_seconds)
+        except _Crashed:
+            ready = None
+        if ready is None or ready.get("status") != "ready":
+            tail = self.output.since(mark)
+            self.stop()
+            raise GraderError(f"the grader's worker for {self.project} did not start within "
+                              f"{self.limits.startup_seconds:g} s; the machine may be overloaded (try --limit-scale 2)"
+                              + (f". It printed:\n{tail}" if tail else ""))
+        if self.modules:
+            self._import(mark)
+
+    def _import(self, mark) -> None:
+        self.conn.send_bytes(encode({"import": list(self.modules)}))
+        limit = self.limits.import_seconds
+        try:
+            reply = self._receive(time.monotonic() + limit)
+        except _Crashed:
+            code = self._exit_code()
+            self.import_failure = StudentError(
+                "import", f"{self.importing}.py ended the Python process while it was being imported ({code})",
+                details="Code at the top level of a file runs when the grader imports it; keep experiments under "
+                        "`if __name__ == '__main__':`.", output=self.output.since(mark), file=f"{self.importing}.py")
+            self.stop()
+            raise self.import_failure from None
+        if reply is None:
+            self.import_failure = StudentError(
+                "import", f"{self.importing}.py did not finish importing within {limit:g} s, so no task of "
+                          f"{self.project} could be graded",
+                details="Code at the top level of a file runs when the grader imports it: a training loop or an "
+                        "endless loop there never ends. Keep experiments under `if __name__ == '__main__':`.",
+                output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py")
+            self.stop()
+            raise self.import_failure
+        self.import_errors = dict(reply.get("failed", {}))
+
+    def _exit_code(self) -> str:
+        code = self.proc.wait() if self.proc is not None else None
+        if code is None:
+            return "it stopped"
+        if self.sandbox.bwrap and code > 128:  # bwrap reports a child killed by signal N as 128 + N
+            code = -(code - 128)
+        if code < 0:
+            name = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL", signal.SIGABRT: "an abort"}
+            return f"killed by {name.get(-code, f'signal {-code}')}"
+        return f"exit code {code}"
 
     def stop(self) -> None:
+        if self.proc is not None:
+            self._notes((0, 0))  # output cut outside any call (while importing, say) is reported too
         if self.proc is not None and self.proc.poll() is None:
             try:
                 os.killpg(self.proc.pid, signal.SIGKILL)
             except (ProcessLookupError, PermissionError):
                 self.proc.kill()
+        if self.proc is not None:
             self.proc.wait()
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
         if self.conn is not None:
             self.conn.close()
-        self.proc, self.conn = None, None
+        self.output.settle()
+        if self.copy is not None:
+            shutil.rmtree(self.copy, ignore_errors=True)
+        self.proc, self.conn, self.copy = None, None, None
 
     def close(self) -> None:
         self.stop()
-        self.log.close()
-        Path(self.log.name).unlink(missing_ok=True)
 
     def output_tail(self, lines: int = 15) -> str:
-        try:
-            text = Path(self.log.name).read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
+        return self.output.since((0, 0), lines)
 
     # -- calls -------------------------------------------------------------------------------------
+    def _receive(self, deadline: float):
+        """The next final message, or None at ``deadline``; ``importing`` notes update :attr:`importing`."""
+        while True:
+            if not self.conn.poll(max(deadline - time.monotonic(), 0)):
+                return None
+            try:
+                message = decode(self.conn.recv_bytes())
+            except (EOFError, OSError):
+                raise _Crashed from None
+            if message.get("status") == "importing":
+                self.importing = message.get("module", "")
+                continue
+            return message
+
+    def _fire(self, note: str) -> None:
+        if note not in self.fired:
+            self.fired.append(note)
+
+    def _notes(self, mark) -> tuple[str, ...]:
+        notes = []
+        if self.output.cut_since(mark):
+            notes.append(f"printed more than {format_size(self.limits.output)}; the rest was cut")
+        for note in notes:
+            self._fire(note)
+        return tuple(notes)
+
     def call(self, probe: str, *, timeout: float, **kwargs):
         """Run ``autograder.sandbox.probes.<project>.<probe>(**kwargs)`` in the worker; return its value.
 
-        Raises :class:`StudentError` when the student's code fails, hangs past ``timeout`` seconds, kills
-        its process, or returns something that is not plain data.
+        Raises :class:`StudentError` when the student's code fails, hangs past ``timeout`` seconds (or past what is
+        left of the submission's time), kills its process, hits a cap, or returns something that is not plain data.
         """
+        if self.import_failure is not None:
+            raise self.import_failure
+        budget_left = self.budget.remaining() if self.budget is not None else float("inf")
+        if budget_left <= 0:
+            raise StudentError("timeout", f"not graded: the submission used up its "
+                                          f"{self.budget.seconds:g} s of grading time")
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
+        limit = min(timeout, budget_left)
+        mark = self.output.mark()
+        before = (self.cgroup.oom_kills(), self.cgroup.pids_refusals()) if self.cgroup else (0, 0)
         try:
             self.conn.send_bytes(encode({"probe": probe, "kwargs": kwargs}))
-        except (BrokenPipeError, OSError):
-            return self._crashed()
-        started = time.monotonic()
-        if not self.conn.poll(timeout):
+            reply = self._receive(time.monotonic() + limit)
+        except (_Crashed, BrokenPipeError, OSError):
+            return self._crashed(mark, before)
+        if reply is None:
+            notes = self._notes(mark)
             self.stop()
+            whose = "the submission's remaining time" if limit < timeout else "its time limit"
             raise StudentError(
-                "timeout", f"timed out after {timeout:g} s",
+                "timeout", f"timed out after {limit:g} s ({whose})",
                 details="Your code was still running when the time limit passed: look for an infinite loop "
                         "(a while loop whose condition never changes) or far too many epochs.",
-                output=self.output_tail())
-        try:
-            data = self.conn.recv_bytes()
-        except (EOFError, OSError):
-            return self._crashed()
-        try:
-            reply = decode(data)
-        except Exception as exc:  # noqa: BLE001 - anything that is not plain data is refused
-            raise StudentError("invalid", f"the worker returned something that is not plain data ({exc})") from None
-        reply.setdefault("seconds", time.monotonic() - started)
+                output=self.output.since(mark), notes=notes)
         if reply.get("status") == "ok":
             return reply.get("value")
-        raise StudentError(reply.get("kind", "exception"), reply.get("message", "unknown error"),
-                           reply.get("where", ""), reply.get("details", ""), self.output_tail())
+        kind = reply.get("kind", "exception")
+        if self.cgroup is not None and self.cgroup.pids_refusals() > before[1]:
+            kind = "processes"
+        message = reply.get("message", "unknown error")
+        if kind == "memory":
+            self._fire(f"ran out of memory (limit {format_size(self.limits.memory)})")
+            message = f"ran out of memory (limit {format_size(self.limits.memory)}): {message}"
+        elif kind == "processes":
+            self._fire(f"too many processes (limit {self.limits.processes})")
+            message = f"too many processes (limit {self.limits.processes}): {message}"
+        raise StudentError(kind, message, reply.get("where", ""), reply.get("details", ""),
+                           self.output.since(mark), self._notes(mark), reply.get("file", ""))
 
-    def _crashed(self):
-        code = self.proc.wait() if self.proc is not None else None
+    def _crashed(self, mark, before):
+        how = self._exit_code()
+        oom = self.cgroup is not None and self.cgroup.oom_kills() > before[0]
+        notes = self._notes(mark)
         self.stop()
-        raise StudentError("crash", f"your code ended the Python process (exit code {code})",
+        output = self.output.since(mark)
+        if oom:
+            self._fire(f"ran out of memory (limit {format_size(self.limits.memory)})")
+            raise StudentError("memory", f"ran out of memory (limit {format_size(self.limits.memory)}): the "
+                                         "system stopped your code", details="Allocate less: smaller batches, "
+                               "fewer copies of large tensors.", output=output, notes=notes)
+        if "segmentation fault" in how:
+            raise StudentError("crash", f"your code crashed the Python process ({how})",
+                               details="A segmentation fault comes from native code (ctypes, a C extension, or "
+                                       "unsafe tensor storage tricks), not from plain PyTorch.",
+                               output=output, notes=notes)
+        raise StudentError("crash", f"your code ended the Python process ({how})",
                            details="Something in your code called exit(), crashed the interpreter, or ran out "
-                                   "of memory.", output=self.output_tail())
+                                   "of memory.", output=output, notes=notes)

@@ -1,35 +1,69 @@
 """The worker: the only process that imports and runs a student's code (see :mod:`autograder.sandbox`).
 
-``python -m autograder.sandbox.worker FD ROOT PROJECT`` serves probe calls on the socket ``FD`` until it closes.
-Each reply is ``{"status": "ok", "value": ...}`` or ``{"status": "error", "kind": ..., "message": ...,
-"where": ..., "details": ...}``; ``kind`` is ``not_implemented`` for a stub that is still
-``raise NotImplementedError``, ``import`` for a file that does not import, ``exception`` otherwise.
+``python -m autograder.sandbox.worker FD ROOT PROJECT [--threads N] [--rlimit-data BYTES] [--rlimit-nproc N]``
+serves requests on the socket ``FD`` until it closes:
+
+1. on start it caps itself (the resource limits given, when the judge could not make a cgroup; hard limits, so
+   student code cannot raise them), imports torch and the probes, and says ``{"status": "ready"}``;
+2. ``{"import": [modules]}``: imports the student's files of the project, saying ``{"status": "importing",
+   "module": name}`` before each, then ``{"status": "imported", "failed": {module: message}}``. A file that fails
+   to import fails the same way, at once, whenever a probe needs it again;
+3. ``{"probe": name, "kwargs": {...}}``: runs ``autograder.sandbox.probes.<project>.<name>(ctx, **kwargs)``. The
+   reply is ``{"status": "ok", "value": ...}`` or ``{"status": "error", "kind": ..., "message": ..., "where": ...,
+   "details": ...}``; ``kind`` is ``not_implemented`` for a stub that still raises ``NotImplementedError``,
+   ``import`` for a file that does not import, ``missing`` for a class or function the handout names that the
+   file does not define, ``memory`` or ``processes`` when a cap refused an allocation or a
+   fork, ``exception`` otherwise.
 """
 
 from __future__ import annotations
 
+import argparse
+import errno
 import importlib
+import os
+import resource
 import sys
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.sandbox.wire import decode, encode
-
 
 class Context:
-    """What a probe gets: the student's modules of one project, loaded on demand."""
+    """What a probe gets: the student's modules of one project, loaded on demand; failures are remembered."""
 
     def __init__(self, root: str, project: str):
         self.root, self.project = root, project
+        self.failed: dict[str, str] = {}
 
     def module(self, name: str):
+        from course.errors import SubmissionError
         from course.submission import load_module
 
-        return load_module(self.root, self.project, name)
+        if name in self.failed:
+            exc = SubmissionError(self.failed[name])
+            exc.file = f"{name}.py"
+            raise exc
+        try:
+            return load_module(self.root, self.project, name)
+        except SubmissionError as exc:
+            self.failed[name] = str(exc)
+            exc.file = f"{name}.py"
+            raise
+
+
+def _kind(exc: BaseException) -> str:
+    """``memory`` or ``processes`` when a cap refused an allocation or a fork, else ``exception``."""
+    text = str(exc).lower()
+    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text:
+        return "memory"
+    if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == errno.EAGAIN):
+        return "processes"
+    return "exception"
 
 
 def _error(exc: BaseException, folder: Path) -> dict:
+    from autograder.sandbox.probes import Missing
     from course.errors import SubmissionError
     from course.submission import student_frames
 
@@ -39,27 +73,60 @@ def _error(exc: BaseException, folder: Path) -> dict:
         f = frames[-1]
         where = f"{Path(f.filename).name}, line {f.lineno}, in {f.name}: {(f.line or '').strip()}"
     if isinstance(exc, SubmissionError):
-        return {"status": "error", "kind": "import", "message": str(exc), "where": where, "details": ""}
+        return {"status": "error", "kind": "import", "message": str(exc), "where": where, "details": "",
+                "file": getattr(exc, "file", "")}
+    if isinstance(exc, Missing):
+        return {"status": "error", "kind": "missing", "message": str(exc), "where": "", "details": ""}
     if isinstance(exc, NotImplementedError):
         return {"status": "error", "kind": "not_implemented", "message": "not implemented yet",
                 "where": where, "details": ""}
     details = "".join(traceback.format_list(frames)) if frames else ""
     message = f"{type(exc).__name__}: {exc}"
-    return {"status": "error", "kind": "exception", "message": message[:2000], "where": where,
+    return {"status": "error", "kind": _kind(exc), "message": message[:2000], "where": where,
             "details": details[-4000:]}
+
+
+def _send(conn: Connection, message: dict) -> None:
+    from autograder.sandbox.wire import encode
+
+    try:
+        payload = encode(message)
+    except Exception as exc:  # noqa: BLE001 - the value could not be serialised
+        payload = encode({"status": "error", "kind": "invalid",
+                          "message": f"the result could not be sent back: {type(exc).__name__}: {exc}"})
+    conn.send_bytes(payload)
+
+
+def _import(conn: Connection, context: Context, modules: list[str]) -> None:
+    for name in modules:
+        _send(conn, {"status": "importing", "module": name})
+        try:
+            context.module(name)
+        except BaseException as exc:  # noqa: BLE001 - remembered in context.failed, reported below
+            if isinstance(exc, KeyboardInterrupt):
+                raise
+            if name not in context.failed:
+                context.failed[name] = f"{name}.py does not import: {type(exc).__name__}: {exc}"
+    _send(conn, {"status": "imported", "failed": {k: v for k, v in context.failed.items() if k in modules}})
 
 
 def serve(conn: Connection, root: str, project: str) -> None:
     import torch
 
+    from autograder.sandbox.wire import decode
+
     probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
+    _send(conn, {"status": "ready"})
     while True:
         try:
             request = decode(conn.recv_bytes())
         except (EOFError, OSError):
             return
+        if "import" in request:
+            _import(conn, context, list(request["import"]))
+            continue
         try:
             # a probe module declares whether its probes run with autograd (project 2's framework: never)
             with torch.set_grad_enabled(probes.AUTOGRAD):
@@ -69,18 +136,33 @@ def serve(conn: Connection, root: str, project: str) -> None:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = _error(exc, folder)
-        try:
-            payload = encode(reply)
-        except Exception as exc:  # noqa: BLE001
-            payload = encode({"status": "error", "kind": "invalid",
-                              "message": f"the result could not be sent back: {type(exc).__name__}: {exc}"})
-        conn.send_bytes(payload)
+        _send(conn, reply)
+
+
+def cap_self(data: int | None, nproc: int | None) -> None:
+    """Hard resource limits on this process and everything it starts (when the judge has no cgroup)."""
+    for limit, value in ((resource.RLIMIT_DATA, data), (resource.RLIMIT_NPROC, nproc)):
+        if value:
+            resource.setrlimit(limit, (value, value))
 
 
 def main(argv=None) -> None:
-    fd, root, project = (argv or sys.argv[1:])[:3]
-    sys.path.insert(0, str(Path(root) / project))
-    serve(Connection(int(fd)), root, project)
+    parser = argparse.ArgumentParser(prog="autograder.sandbox.worker")
+    parser.add_argument("fd", type=int)
+    parser.add_argument("root")
+    parser.add_argument("project")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--rlimit-data", type=int, default=None)
+    parser.add_argument("--rlimit-nproc", type=int, default=None)
+    args = parser.parse_args(argv)
+    cap_self(args.rlimit_data, args.rlimit_nproc)
+    for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
+        os.environ[name] = str(args.threads)
+    import torch
+
+    torch.set_num_threads(args.threads)
+    sys.path.insert(0, str(Path(args.root) / args.project))
+    serve(Connection(args.fd), args.root, args.project)
 
 
 if __name__ == "__main__":

@@ -71,6 +71,7 @@ def shared(calls: dict, batch: int) -> list[str]:
 def test_files_follow_the_rules(p1, filename):
     path = p1.folder / filename
     require(path.is_file(), f"project1/{filename} exists", expected="the file", received="nothing")
+    p1.call("imports", module=path.stem)  # a file that does not import is not graded, not a rules violation
     p1.call("started")  # the rules apply to code you wrote: "not implemented" until BaselineNet is
     violations = check_file(path)
     require(not violations, f"{filename} follows the rules", expected="no use of the grader, pytest or sys.modules",

@@ -26,6 +26,7 @@ NETS: dict[str, Net] = {n.key: n for n in (
     Net("aux", "AuxiliaryNet", "auxiliary (sharing + digit losses)", True),
 )}
 
+MODULES = ("models", "train")  # the files of project1/ that are graded, without ".py"
 PAIR_SHAPE = (2, 14, 14)  # one input pair: two 14×14 digits
 PARAMETER_RANGE = (50_000, 150_000)  # the handout's scale
 

@@ -17,9 +17,19 @@ def plain(value):
     return {"not_a_tensor": type(value).__name__, "repr": repr(value)[:200]}
 
 
+class Missing(AttributeError):
+    """A class or function the handout names is not defined (a bonus part not attempted, or a renamed one)."""
+
+
 def student_attr(module, name: str, filename: str):
-    """``module.name`` or a clear error naming the file that should define it."""
+    """``module.name`` or :class:`Missing` naming the file that should define it."""
     try:
         return getattr(module, name)
     except AttributeError:
-        raise AttributeError(f"{filename} defines no {name}; keep the names of the handout") from None
+        raise Missing(f"{filename} defines no {name}; keep the names of the handout") from None
+
+
+def imports(ctx, module: str) -> bool:
+    """``True`` once the student's ``<module>.py`` imports; its import error otherwise."""
+    ctx.module(module)
+    return True

