@@ -12,6 +12,7 @@ from course.cli import run_command
 COMMANDS = {
     "release": "autograder.commands.release",
     "check": "autograder.commands.check",
+    "grade": "autograder.commands.grade",
 }
 
 

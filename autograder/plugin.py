@@ -85,6 +85,8 @@ def pytest_addoption(parser):
                     help="multiply every time limit (e.g. 2 on a slow machine; default 1)")
     group.addoption("--sandbox", choices=("auto", "require", "off"), default="auto",
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
+    group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
+                    help="stop grading (and every worker) once this process's parent is no longer PID")
     add_limit_options(group.addoption)
 
 
@@ -93,6 +95,23 @@ def pytest_configure(config):
     for t in rubric.TASKS:
         config.addinivalue_line("markers", f"{t.marker}: {t.description}")
     config.stash[STATE] = GradingState()
+    if config.getoption("--exit-with-parent", None):
+        _watch_parent(config.stash[STATE], config.getoption("--exit-with-parent"))
+
+
+def _watch_parent(state: GradingState, parent: int) -> None:
+    """Stop every worker and exit once the parent process is no longer ``parent`` (the batch command was killed,
+    perhaps even before this process got here)."""
+    import threading
+
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        for worker in list(state.workers.values()):
+            worker.stop()
+        os._exit(3)
+
+    threading.Thread(target=watch, daemon=True, name="exit-with-parent").start()
 
 
 def _backstop(config, limit: float) -> float:
@@ -285,6 +304,7 @@ def pytest_sessionfinish(session, exitstatus):
     result = score(state.results, state.selected)
     sandbox = state.sandbox
     result.update({
+        "complete": exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED),
         "submission": root, "visibility": config.getoption("--visibility"),
         "seconds": round(time.time() - state.started, 1),
         "import_errors": [{"project": project, "file": file, "message": message}

@@ -70,14 +70,21 @@ def suite_options(args, sandbox: str) -> list[str]:
     return ["--sandbox", sandbox, "--limit-scale", f"{args.limit_scale:g}", *limits_of(args).as_args()]
 
 
-def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
-              verbose: bool = False, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Run the grading suite on ``root`` in a fresh pytest process; the results land in ``report`` (JSON)."""
+def suite_command(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
+                  verbose: bool = False, extra=()) -> list[str]:
+    """The command line of a grading process on ``root`` whose results land in ``report`` (JSON)."""
     command = [sys.executable, "-m", "pytest", str(SUITE), "--submission", str(root), "--visibility", visibility,
                "--grade-report", str(report), "-p", "no:cacheprovider", "-o", "addopts=", "-q",
                "--tb=no" if not verbose else "--tb=short", "-rN" if not verbose else "-ra", *extra]
     if task:
         command += ["--task", task]
+    return command
+
+
+def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
+              verbose: bool = False, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """Run the grading suite on ``root`` in a fresh pytest process; the results land in ``report`` (JSON)."""
+    command = suite_command(root, report, task=task, visibility=visibility, verbose=verbose, extra=extra)
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
     return subprocess.run(command, cwd=str(KIT), env=env, text=True,
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -1,0 +1,205 @@
+"""A class's submissions as they arrive: one entry per student in a folder, each a folder or an archive.
+
+* a folder laid out like ``assignments/`` (``alice/project1/…``, ``alice/project2/…``), also when nested one level
+  (``alice/dl-miniprojects/project1/…``, as an unzipped repository looks);
+* a ``.zip``, ``.tar.gz``, ``.tgz`` or ``.tar`` per student (what an LMS download gives), unpacked safely into a
+  staging folder: no absolute path, no ``..``, no link or device is extracted, and the unpacked size and file count
+  are capped;
+* anything else — an empty folder, a folder without ``project1/`` or ``project2/``, a corrupt archive, a stray file —
+  becomes an entry with a clear ``problem`` and no ``root``; it is listed and reported, never graded, never a crash.
+
+The student id is the entry's name without its archive extension. :func:`digest` hashes exactly the files that
+are graded, so a re-zipped but unchanged submission is recognised as unchanged.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import stat
+import tarfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from course.submission import PROJECTS
+
+ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")
+SKIPPED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
+IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints", "results", ".git", ".venv", "venv", ".tox"}
+MAX_BYTES = 50 * 2**20   # unpacked size of one archive
+MAX_FILES = 5000         # files in one archive
+
+
+@dataclass
+class Entry:
+    """One student's entry: ``root`` holds project1/ and/or project2/ (None when ``problem`` says why not)."""
+
+    student: str
+    source: Path
+    root: Path | None = None
+    problem: str = ""
+
+    @property
+    def usable(self) -> bool:
+        return self.root is not None
+
+
+class ArchiveError(Exception):
+    pass
+
+
+def student_id(name: str) -> str:
+    """The id of an entry named ``name``: the archive extension dropped, characters outside ``[\\w.@+-]`` as ``_``."""
+    for ext in ARCHIVES:
+        if name.lower().endswith(ext):
+            name = name[: -len(ext)]
+            break
+    return re.sub(r"[^\w.@+-]", "_", name).strip("._") or "_"
+
+
+def find_root(folder: Path) -> tuple[Path | None, str]:
+    """The folder holding project1/ or project2/: ``folder`` itself, or its only sub-folder that does."""
+    if any((folder / p).is_dir() for p in PROJECTS):
+        return folder, ""
+    visible = [p for p in folder.iterdir() if p.name not in SKIPPED and not p.name.startswith(".")]
+    if not visible:
+        return None, "empty: nothing was handed in"
+    nested = [p for p in visible if p.is_dir() and any((p / q).is_dir() for q in PROJECTS)]
+    if len(nested) == 1:
+        return nested[0], ""
+    if len(nested) > 1:
+        return None, (f"several folders hold a project ({', '.join(sorted(p.name for p in nested))}); "
+                      "hand in one folder laid out like assignments/")
+    return None, ("no project1/ or project2/ folder, neither at the top nor one level down; hand in the folder "
+                  "laid out like assignments/ (project1/models.py, project2/framework.py, ...)")
+
+
+def _safe_name(name: str) -> Path | None:
+    """The relative path an archive member may take, or None for an absolute path or one that climbs out."""
+    path = Path(name.replace("\\", "/"))
+    if path.is_absolute() or ".." in path.parts or not path.parts:
+        return None
+    return path
+
+
+def _check_total(total: int, count: int) -> None:
+    if total > MAX_BYTES:
+        raise ArchiveError(f"it unpacks to more than {MAX_BYTES // 2**20} MB")
+    if count > MAX_FILES:
+        raise ArchiveError(f"it holds more than {MAX_FILES} files")
+
+
+def _copy_capped(source, target: Path, budget: list[int]) -> None:
+    """Copy a member's stream, counting the bytes really written against the archive's budget."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "wb") as out:
+        while chunk := source.read(1 << 16):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise ArchiveError(f"it unpacks to more than {MAX_BYTES // 2**20} MB")
+            out.write(chunk)
+
+
+def _unzip(archive: Path, target: Path) -> None:
+    with zipfile.ZipFile(archive) as z:
+        members = z.infolist()
+        _check_total(sum(m.file_size for m in members), len(members))
+        budget = [MAX_BYTES]
+        for member in members:
+            path = _safe_name(member.filename)
+            mode = member.external_attr >> 16
+            if path is None or member.is_dir() or stat.S_ISLNK(mode):
+                continue  # nothing outside the target, and no links
+            with z.open(member) as source:
+                _copy_capped(source, target / path, budget)
+
+
+def _untar(archive: Path, target: Path) -> None:
+    with tarfile.open(archive) as t:
+        members = t.getmembers()
+        _check_total(sum(m.size for m in members if m.isfile()), len(members))
+        budget = [MAX_BYTES]
+        for member in members:
+            path = _safe_name(member.name)
+            if path is None or not member.isfile():
+                continue  # nothing outside the target; no link, device or fifo
+            source = t.extractfile(member)
+            if source is not None:
+                with source:
+                    _copy_capped(source, target / path, budget)
+
+
+def unpack(archive: Path, target: Path) -> None:
+    """Unpack ``archive`` into ``target`` safely; an ArchiveError says what is wrong with it."""
+    target.mkdir(parents=True, exist_ok=True)
+    try:
+        if archive.name.lower().endswith(".zip"):
+            _unzip(archive, target)
+        else:
+            _untar(archive, target)
+    except ArchiveError:
+        raise
+    except (zipfile.BadZipFile, tarfile.TarError, EOFError, OSError, ValueError, NotImplementedError) as exc:
+        raise ArchiveError(f"corrupt or unreadable archive ({type(exc).__name__}: {exc})") from exc
+
+
+def _entry(source: Path, staging: Path) -> Entry:
+    student = student_id(source.name)
+    if source.is_dir():
+        root, problem = find_root(source)
+        return Entry(student, source, root, problem)
+    if not source.name.lower().endswith(ARCHIVES):
+        return Entry(student, source, None, "not a folder or a .zip/.tar.gz archive")
+    target = staging / student
+    shutil.rmtree(target, ignore_errors=True)
+    try:
+        unpack(source, target)
+    except ArchiveError as exc:
+        shutil.rmtree(target, ignore_errors=True)
+        return Entry(student, source, None, f"{source.name}: {exc}")
+    root, problem = find_root(target)
+    return Entry(student, source, root, f"{source.name}: {problem}" if problem else "")
+
+
+def collect(folder: str | Path, staging: str | Path) -> list[Entry]:
+    """Every entry of ``folder``, sorted by student id; archives unpack into ``staging`` (created)."""
+    folder, staging = Path(folder), Path(staging)
+    staging.mkdir(parents=True, exist_ok=True)
+    entries: dict[str, Entry] = {}
+    for source in sorted(folder.iterdir()):
+        if source.name in SKIPPED or source.name.startswith("."):
+            continue
+        entry = _entry(source, staging)
+        if entry.student in entries:
+            first = entries[entry.student]
+            first.root, first.problem = None, (f"two entries for {entry.student} ({first.source.name} and "
+                                               f"{source.name}); keep one")
+            continue
+        entries[entry.student] = entry
+    return [entries[k] for k in sorted(entries)]
+
+
+def graded_files(root: Path) -> list[Path]:
+    """The files of a submission that grading reads: under project1/ and project2/, caches left out."""
+    files = []
+    for project in PROJECTS:
+        base = root / project
+        if base.is_dir():
+            files += [p for p in base.rglob("*") if p.is_file() and not p.is_symlink()
+                      and not IGNORED_PARTS & set(p.relative_to(root).parts)]
+    return sorted(files)
+
+
+def digest(entry: Entry) -> str:
+    """A hash of what is graded (the files' paths and bytes), or of the entry itself when it is unusable."""
+    h = hashlib.sha256()
+    if entry.root is None:
+        h.update(entry.problem.encode())
+        if entry.source.is_file():
+            h.update(entry.source.read_bytes())
+        return h.hexdigest()
+    for path in graded_files(entry.root):
+        h.update(path.relative_to(entry.root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()

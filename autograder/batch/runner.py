@@ -1,0 +1,114 @@
+"""Grading a class: each submission by the real suite (public and hidden tests), in its own grading process with
+the sandbox, several at a time — on this machine (``jobs`` at a time) or on a Dask cluster (one Dask task per
+submission; the results come back to this side, where the store is).
+
+A grading process that outlives its command (the command was killed) notices its parent is gone and stops, taking
+its sandboxed workers with it (``--exit-with-parent``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import autograder
+import course
+from autograder.batch.intake import graded_files
+from autograder.commands.check import suite_command
+
+
+@dataclass
+class Outcome:
+    """What grading one submission gave: its report, or the problem that kept it from finishing."""
+
+    report: dict | None
+    problem: str
+    seconds: float
+
+
+def grading_digest(options: list[str]) -> str:
+    """A hash of everything that decides a grade besides the submission: the kit's grading code (``autograder/``
+    and ``course/``), the torch version, and the grading options."""
+    import torch
+
+    h = hashlib.sha256(json.dumps(options).encode() + torch.__version__.encode())
+    for package in (autograder, course):
+        root = Path(package.__file__).resolve().parent
+        for path in sorted(root.rglob("*.py")):
+            if "__pycache__" not in path.parts:
+                h.update(path.relative_to(root.parent).as_posix().encode() + path.read_bytes())
+    return h.hexdigest()
+
+
+class Running:
+    """The grading processes in flight on this machine, so that Ctrl-C can stop them all."""
+
+    def __init__(self):
+        self.procs: set[subprocess.Popen] = set()
+
+    def kill_all(self) -> None:
+        for proc in list(self.procs):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def grade_folder(root: Path, options: list[str], *, timeout: float, running: Running | None = None) -> Outcome:
+    """Grade the submission in ``root`` (every task, hidden ones too) in a fresh grading process."""
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="autograder-grade-") as tmp:
+        report_path = Path(tmp) / "report.json"
+        command = suite_command(root, report_path, visibility="all",
+                                extra=(*options, "--exit-with-parent", str(os.getpid())))
+        env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
+        proc = subprocess.Popen(command, cwd=str(Path(autograder.__file__).resolve().parent.parent), env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                text=True, start_new_session=True)
+        if running is not None:
+            running.procs.add(proc)
+        try:
+            output, _ = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            return Outcome(None, f"the grader did not finish within {timeout:g} s", time.monotonic() - start)
+        finally:
+            if running is not None:
+                running.procs.discard(proc)
+        seconds = time.monotonic() - start
+        report = json.loads(report_path.read_text()) if report_path.is_file() else None
+        if report is None or not report.get("complete"):
+            tail = "\n".join((output or "").strip().splitlines()[-15:])
+            return Outcome(None, f"the grading process stopped before the end (exit status {proc.returncode})"
+                                 + (f": {tail}" if tail else ""), seconds)
+        return Outcome(report, "", seconds)
+
+
+def pack(root: Path) -> dict[str, bytes]:
+    """The graded files of a submission, as ``{relative path: bytes}``, to send to a remote grader."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in graded_files(root)}
+
+
+def grade_files(files: dict[str, bytes], options: list[str], timeout: float) -> dict:
+    """Grade a submission sent as :func:`pack` made it (on a Dask worker); return the :class:`Outcome` as a dict."""
+    tmp = Path(tempfile.mkdtemp(prefix="autograder-remote-"))
+    try:
+        for rel, data in files.items():
+            target = tmp / rel
+            if ".." in Path(rel).parts or Path(rel).is_absolute():
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_bytes(data)
+        outcome = grade_folder(tmp, options, timeout=timeout)
+        return {"report": outcome.report, "problem": outcome.problem, "seconds": outcome.seconds}
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)

@@ -1,0 +1,228 @@
+"""Grade a whole class: every submission in a folder, in parallel, in the sandbox, resumably.
+
+  autograder grade submissions/                 one entry per student: a folder like assignments/ or an archive
+  autograder grade submissions/ --out grades/   where the results go (default: grades/)
+  autograder grade submissions/ --jobs 4        submissions graded at a time (default: the CPU cores)
+  autograder grade submissions/ --dask tcp://scheduler:8786   on a Dask cluster instead
+  autograder grade submissions/ --student alice --regrade      grade one student again
+
+Results are kept in OUT/grades.sqlite as each submission finishes, keyed by a hash of its files and of the grading
+code: a rerun grades only new or changed submissions, and a run stopped at any point (Ctrl-C, or killed) loses only
+the submissions in flight. After every run OUT holds grades.csv, feedback/<id>.md|.html,
+gradescope/<id>/results.json and report.html (with figures/), regenerated from the store.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+
+from autograder.commands.check import add_sandbox_arguments, limits_of, suite_options
+from course.errors import CourseError
+
+STORE = "grades.sqlite"
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("folder", help="the class: one folder or archive (.zip, .tar.gz) per student")
+    parser.add_argument("--out", default="grades", help="output folder (default: grades)")
+    parser.add_argument("--jobs", type=int, default=None,
+                        help="submissions graded at the same time (default: the number of CPU cores)")
+    parser.add_argument("--dask", metavar="ADDRESS", default=None,
+                        help="grade on an existing Dask cluster (tcp://HOST:8786) instead of this machine")
+    parser.add_argument("--regrade", action="store_true", help="grade every submission again, changed or not")
+    parser.add_argument("--student", action="append", default=None, metavar="ID",
+                        help="only this student (repeat for several); the outputs still list everyone")
+    parser.add_argument("--task", default=None,
+                        help="grade only these tasks (ids or prefixes, comma-separated): to try the command quickly; "
+                             "the grades then cover those tasks alone")
+    parser.add_argument("--reveal-hidden", action="store_true",
+                        help="show hidden tests' details in the feedback (default: 'hidden test failed: …' only)")
+    parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
+    add_sandbox_arguments(parser)
+
+
+class Progress:
+    """A tqdm bar on a terminal (done/total, rate, ETA, the last result); plain lines otherwise."""
+
+    def __init__(self, total: int, plain: bool):
+        self.total, self.done, self.start = total, 0, time.monotonic()
+        self.bar = None
+        if not plain and total and sys.stderr.isatty():
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True)
+
+    def update(self, line: str) -> None:
+        self.done += 1
+        if self.bar is not None:
+            self.bar.set_postfix_str(line[:60])
+            self.bar.update(1)
+            return
+        elapsed = time.monotonic() - self.start
+        rate = self.done / elapsed * 60 if elapsed else 0.0
+        left = (self.total - self.done) / (self.done / elapsed) if self.done and elapsed else 0.0
+        print(f"[{self.done}/{self.total}] {line}  ({rate:.1f}/min, about {left:.0f} s left)", file=sys.stderr,
+              flush=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+
+
+def _result_line(student: str, outcome) -> str:
+    if outcome.report is None:
+        return f"{student}: not graded ({outcome.problem[:80]})"
+    report = outcome.report
+    return f"{student}: {report['score']:g}/{report['max_score']:g} +{report['bonus']:g} bonus ({outcome.seconds:.0f} s)"
+
+
+def _check_inputs(args) -> Path:
+    folder = Path(args.folder).expanduser()
+    if not folder.exists():
+        raise CourseError(f"{folder} does not exist; give the folder that holds one folder or archive per student")
+    if not folder.is_dir():
+        raise CourseError(f"{folder} is a file; give the folder that holds one folder or archive per student")
+    if args.jobs is not None and args.jobs < 1:
+        raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
+    out = Path(args.out).expanduser()
+    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
+        raise CourseError(f"--out {out} lies inside the class folder {folder}; choose a folder outside it")
+    return folder
+
+
+def run(args) -> int:
+    from autograder.batch import intake, runner
+    from autograder.batch.outputs import write_all
+    from autograder.batch.store import Record, Store
+    from autograder.sandbox.judge import Sandbox
+
+    folder = _check_inputs(args)
+    limits = limits_of(args)
+    sandbox = Sandbox.choose("off" if args.no_sandbox else "require", limits)  # refuses without --no-sandbox
+    out = Path(args.out).expanduser()
+    entries = intake.collect(folder, out / ".staging")
+    if not entries:
+        raise CourseError(f"{folder} holds no submission (one folder or .zip/.tar.gz archive per student)")
+    known = {e.student for e in entries}
+    unknown = [s for s in args.student or [] if s not in known]
+    if unknown:
+        raise CourseError(f"no entry for {', '.join(unknown)} in {folder}; the ids are the entries' names: "
+                          + ", ".join(sorted(known)[:10]) + (" …" if len(known) > 10 else ""))
+    options = suite_options(args, "require" if sandbox.bwrap else "off")
+    if args.task:
+        from autograder import rubric
+
+        if not rubric.select(args.task):
+            raise CourseError(f"--task {args.task!r} matches no task; `python -m autograder.rubric` lists the ids")
+        options += ["--task", args.task]
+    grading = runner.grading_digest(options)
+    store = Store(out / STORE)
+    timeout = (limits.submission_seconds + 2 * (limits.startup_seconds + limits.import_seconds)) * args.limit_scale + 120
+
+    todo, unchanged = [], 0
+    for entry in entries:
+        if args.student and entry.student not in args.student:
+            continue
+        digest = intake.digest(entry)
+        previous = store.get(entry.student)
+        fresh = previous is not None and previous.digest == digest and previous.grading == grading \
+            and previous.status in ("graded", "unusable")
+        if fresh and not args.regrade:
+            unchanged += 1
+        elif not entry.usable:
+            store.put(Record(entry.student, digest, grading, "unusable", entry.problem, None, 0.0, entry.source.name))
+        else:
+            todo.append((entry, digest))
+
+    if sandbox.bwrap is None:
+        print(f"warning: grading without a sandbox ({sandbox.reason}): student code runs with your permissions",
+              file=sys.stderr)
+    jobs = args.jobs or os.cpu_count() or 1
+    where = f"the Dask cluster at {args.dask}" if args.dask else f"{min(jobs, max(len(todo), 1))} at a time"
+    print(f"{len(entries)} entries in {folder}: {len(todo)} to grade ({where}), {unchanged} unchanged, "
+          f"{sum(not e.usable for e in entries)} unusable", file=sys.stderr)
+    progress = Progress(len(todo), args.no_progress)
+
+    def record(entry, digest, outcome) -> None:
+        store.put(Record(entry.student, digest, grading, "graded" if outcome.report else "error", outcome.problem,
+                         outcome.report, outcome.seconds, entry.source.name))
+        progress.update(_result_line(entry.student, outcome))
+
+    interrupted = False
+    started = time.monotonic()
+    try:
+        if args.dask:
+            _grade_on_dask(args.dask, todo, options, timeout, record)
+        else:
+            _grade_here(todo, options, timeout, jobs, record)
+    except KeyboardInterrupt:
+        interrupted = True
+    finally:
+        progress.close()
+    wall = time.monotonic() - started
+
+    records = [r for r in (store.get(e.student) for e in entries) if r is not None]
+    paths = write_all(out, records, reveal_hidden=args.reveal_hidden)
+    store.close()
+    graded = sum(r.report is not None for r in records)
+    print(f"{'interrupted: ' if interrupted else ''}graded {len(todo)} submission(s) in {wall:.0f} s"
+          + (f" ({60 * len(todo) / wall:.1f} per minute)" if todo and wall and not interrupted else "")
+          + f"; {graded} of {len(records)} entries have a grade. Outputs in {out}/: "
+          + ", ".join(p.name for p in paths))
+    return 130 if interrupted else 0
+
+
+def _grade_here(todo, options, timeout, jobs, record) -> None:
+    from concurrent.futures import ThreadPoolExecutor, as_completed
+
+    from autograder.batch.runner import Running, grade_folder
+
+    running = Running()
+    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    futures = {pool.submit(grade_folder, entry.root, options, timeout=timeout, running=running): (entry, digest)
+               for entry, digest in todo}
+    try:
+        for future in as_completed(futures):
+            entry, digest = futures[future]
+            record(entry, digest, future.result())
+    except BaseException:
+        for future in futures:
+            future.cancel()
+        running.kill_all()
+        raise
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _grade_on_dask(address, todo, options, timeout, record) -> None:
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        raise CourseError("--dask needs dask.distributed: pip install 'dask[distributed]'") from exc
+    from autograder.batch.runner import Outcome, grade_files, pack
+
+    try:
+        client = Client(address, timeout="15s")
+    except (OSError, TimeoutError) as exc:
+        raise CourseError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with `dask scheduler` "
+                          "and workers with `dask worker ADDRESS --nthreads 1` (see docs/instructor-guide.md)") from exc
+    try:
+        futures = {client.submit(grade_files, pack(entry.root), options, timeout, pure=False,
+                                 key=f"grade-{entry.student}-{digest[:12]}"): (entry, digest)
+                   for entry, digest in todo}
+        for future in as_completed(futures):
+            entry, digest = futures[future]
+            try:
+                result = future.result()
+                outcome = Outcome(result["report"], result["problem"], result["seconds"])
+            except Exception as exc:  # noqa: BLE001 - a worker died or lacks the kit: that submission is not graded
+                outcome = Outcome(None, f"the Dask worker failed: {type(exc).__name__}: {exc}", 0.0)
+            record(entry, digest, outcome)
+    except BaseException:
+        client.cancel(list(futures)) if "futures" in locals() else None
+        raise
+    finally:
+        client.close()

@@ -1,0 +1,160 @@
+"""Build the demo class ``examples/class/`` from the reference solutions, the plain fixture and the skeletons.
+
+    python examples/build_class.py            # (re)write examples/class/
+    python examples/build_class.py --check    # exit 1 if examples/class/ differs from a fresh build
+
+Ten entries, as an instructor's download of a small class looks:
+
+==============  ====================================================================  ==========================
+entry           what it is                                                            expected
+==============  ====================================================================  ==========================
+``ada/``        the reference solution                                                100 + 15 bonus
+``ben/``        a plain, correct submission; no bonus attempted                       100 + 0
+``chloe/``      ``ReLU.backward`` with the wrong sign                                 loses the gradients it
+                                                                                      touches and the circle
+``dmitri/``     ``SiameseNet`` with two branches (no weight sharing)                  loses p1.siamese.sharing
+``emma/``       ``pair_loss`` ignores ``aux_weight``                                  loses p1.pair_loss cases
+``farid/``      a syntax error in ``models.py``                                       project 1's network tasks
+``gita.zip``    a correct submission, zipped, nested one level (as a repository)     100 + 15 bonus
+``hugo/``       ``train.py`` never finishes importing                                 project 1 at once
+``ines/``       the untouched skeleton                                                0
+``jonas.tgz``   a corrupt archive                                                     unusable, not graded
+==============  ====================================================================  ==========================
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import shutil
+import sys
+import tarfile
+import tempfile
+import zipfile
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+SOLUTIONS, ASSIGNMENTS, PLAIN = KIT / "solutions", KIT / "assignments", KIT / "tests" / "fixtures" / "plain"
+CLASS = KIT / "examples" / "class"
+FIXED_TIME = (2026, 11, 23, 12, 0, 0)  # archive timestamps, so a rebuild is byte-identical
+
+
+def copy_project(source: Path, target: Path, project: str) -> None:
+    (target / project).mkdir(parents=True, exist_ok=True)
+    for path in sorted((source / project).iterdir()):
+        if path.suffix in (".py", ".ipynb"):
+            shutil.copyfile(path, target / project / path.name)
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    if text.count(old) != 1:
+        raise SystemExit(f"build_class: {path.name} no longer contains exactly one {old!r}; update the fault")
+    path.write_text(text.replace(old, new))
+
+
+def drop_class(path: Path, name: str) -> None:
+    """Remove ``class name`` from a module (a bonus part not attempted)."""
+    text = path.read_text()
+    start = text.index(f"\nclass {name}")
+    end = text.find("\nclass ", start + 1)
+    path.write_text(text[:start] + ("\n" + text[end:] if end != -1 else "\n"))
+
+
+def solution(target: Path) -> Path:
+    for project in ("project1", "project2"):
+        copy_project(SOLUTIONS, target, project)
+    return target
+
+
+def build(root: Path) -> None:
+    root.mkdir(parents=True)
+    solution(root / "ada")
+
+    ben = root / "ben"
+    copy_project(PLAIN, ben, "project1")
+    copy_project(SOLUTIONS, ben, "project2")
+    for name in ("LeakyReLU", "Dropout", "LossBCE", "LossCrossEntropy", "Adam", "Conv2d", "MaxPool2d", "Flatten"):
+        drop_class(ben / "project2" / "framework.py", name)
+    edit(ben / "project2" / "framework.py", "        if self.momentum != 0.0:", "        if False:  # no momentum")
+
+    chloe = solution(root / "chloe")
+    edit(chloe / "project2" / "framework.py", "        return gradwrtoutput * self.mask\n",
+         "        return -gradwrtoutput * self.mask\n")
+
+    dmitri = solution(root / "dmitri")
+    edit(dmitri / "project1" / "models.py", "        self.branch = DigitNet(out_features=10, dropout=dropout)\n"
+         "        self.head = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))",
+         "        self.first = DigitNet(out_features=10, dropout=dropout)\n"
+         "        self.second = DigitNet(out_features=10, dropout=dropout)\n"
+         "        self.head = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))")
+    edit(dmitri / "project1" / "models.py", "        first = self.branch(x[:, 0:1])  # N×10\n"
+         "        second = self.branch(x[:, 1:2])  # N×10\n        target_logits",
+         "        first = self.first(x[:, 0:1])  # N×10\n        second = self.second(x[:, 1:2])  # N×10\n"
+         "        target_logits")
+
+    emma = solution(root / "emma")
+    edit(emma / "project1" / "train.py", "        loss = loss + aux_weight * (first_digit_loss + second_digit_loss)",
+         "        loss = loss + first_digit_loss + second_digit_loss")
+
+    farid = solution(root / "farid")
+    edit(farid / "project1" / "models.py", "class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)")
+
+    with tempfile.TemporaryDirectory() as tmp:
+        gita = solution(Path(tmp) / "dl-miniprojects")
+        buffer = io.BytesIO()
+        with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+            for path in sorted(gita.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(path.relative_to(gita.parent).as_posix(), FIXED_TIME)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    z.writestr(info, path.read_bytes())
+        (root / "gita.zip").write_bytes(buffer.getvalue())
+
+    hugo = solution(root / "hugo")
+    edit(hugo / "project1" / "train.py", "import math\n", "import math\nimport time\n\nwhile True:  # left over "
+         "from an experiment: this file never finishes importing\n    time.sleep(1)\n")
+
+    ines = root / "ines"
+    for project in ("project1", "project2"):
+        copy_project(ASSIGNMENTS, ines, project)
+
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as t:
+        data = (SOLUTIONS / "project1" / "models.py").read_bytes()
+        info = tarfile.TarInfo("jonas/project1/models.py")
+        info.size, info.mtime = len(data), 0
+        t.addfile(info, io.BytesIO(data))
+    (root / "jonas.tgz").write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])  # cut: a corrupt download
+
+
+def differences(a: Path, b: Path) -> list[str]:
+    def files(root):
+        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+    fa, fb = files(a), files(b) if b.is_dir() else {}
+    return sorted(k for k in fa.keys() | fb.keys() if fa.get(k) != fb.get(k))
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--check", action="store_true", help="exit 1 if examples/class/ differs from a fresh build")
+    args = parser.parse_args(argv)
+    with tempfile.TemporaryDirectory() as tmp:
+        fresh = Path(tmp) / "class"
+        build(fresh)
+        diff = differences(fresh, CLASS)
+        if args.check:
+            if diff:
+                print("examples/class/ is out of date (python examples/build_class.py):\n  " + "\n  ".join(diff))
+                return 1
+            print("examples/class/ is up to date")
+            return 0
+        if CLASS.exists():
+            shutil.rmtree(CLASS)
+        shutil.copytree(fresh, CLASS)
+    print(f"wrote {CLASS} ({len(list(CLASS.iterdir()))} entries)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,361 @@
+"""A mini deep-learning framework written from scratch: tensor operations and ``math`` only.
+
+Project 2 asks you to build the forward *and* the backward pass of every module by hand: PyTorch's
+automatic differentiation (autograd) is not used anywhere. Each module remembers what its backward
+pass needs during ``forward`` and, given the gradient of the loss with respect to its output, returns
+the gradient with respect to its input while *accumulating* the gradients of its parameters.
+
+Rules of the exercise
+---------------------
+* Import only ``torch`` (for tensors and their operations) and ``math``. No neural-network package of
+  PyTorch, no functional package, no automatic differentiation, no gradient-tracking flag on tensors.
+* Everything runs with PyTorch's gradient tracking switched off (``torch.set_grad_enabled(False)``).
+* New tensors are created with the ``device``/``dtype`` of the inputs or parameters, so the same code
+  runs on CPU and CUDA.
+* ``backward`` **accumulates** parameter gradients (``grad += ...``); ``zero_grad`` clears them.
+
+Shapes: a batch of ``N`` samples with ``D`` features is an ``N×D`` tensor (``N`` may be 1). Images are
+``N×C×H×W``.
+
+What to implement
+-----------------
+**Required**: :class:`Module` (given), :class:`Linear`, :class:`ReLU`, :class:`Tanh`, :class:`Sigmoid`,
+:class:`LossMSE`, :class:`Sequential`, :class:`SGD` (plain steps).
+
+**Bonus**: :class:`LeakyReLU`, :class:`LossBCE`, :class:`LossCrossEntropy`, :class:`SGD` with
+``momentum``, :class:`Adam`, :class:`Dropout`, and the convolutional tier :class:`Conv2d`,
+:class:`MaxPool2d`, :class:`Flatten`.
+
+Each part you write holds ``# YOUR CODE HERE``; the docstring above it gives the maths, the shapes and the
+task that grades it (``autograder check --task <id>`` runs one task). Task `p2.rules` (4 points): this file
+follows the rules above. Task `p2.circle` (7 points): the circle network built from your ``Linear``, ``ReLU``,
+``Sequential``, ``LossMSE`` and ``SGD`` learns the circle task.
+"""
+
+import math
+
+import torch
+
+
+# --------------------------------------------------------------------------------------------------
+# The module interface (given)
+# --------------------------------------------------------------------------------------------------
+
+
+class Module:
+    """Base class of every layer, activation and loss (**required**, given).
+
+    * ``forward(*input)`` computes the output and stores what the backward pass needs;
+    * ``backward(*gradwrtoutput)`` takes dL/d(output) and returns dL/d(input), accumulating the
+      gradients of the parameters on the way;
+    * ``param()`` returns a list of ``(parameter, gradient)`` pairs of tensors of the same shape
+      (empty for modules without parameters);
+    * ``zero_grad()`` sets every gradient to zero;
+    * ``train()``/``eval()`` switch the mode (only :class:`Dropout` behaves differently);
+    * calling the module, ``module(x)``, is ``module.forward(x)``.
+
+    Task `p2.module.api` (2 points): your classes keep this interface.
+    """
+
+    def __init__(self):
+        self.training = True
+
+    def forward(self, *input):
+        raise NotImplementedError
+
+    def backward(self, *gradwrtoutput):
+        raise NotImplementedError
+
+    def param(self):
+        return []
+
+    def zero_grad(self):
+        for _, grad in self.param():
+            grad.zero_()
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def __call__(self, *input):
+        return self.forward(*input)
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+# --------------------------------------------------------------------------------------------------
+# Fully connected layer
+# --------------------------------------------------------------------------------------------------
+
+
+class Linear(Module):
+    """Fully connected layer ``y = x Wᵀ + b`` (**required**).
+
+    ``weight`` is ``out_features × in_features`` (the same layout as PyTorch) and ``bias`` is
+    ``out_features``. Both are drawn from the uniform law U(−1/√in_features, 1/√in_features), which is
+    PyTorch's default initialisation for a fully connected layer (so a network built here starts from
+    the same distribution as the equivalent PyTorch one). The gradients ``grad_weight`` and
+    ``grad_bias`` start at zero.
+    """
+
+    def __init__(self, in_features, out_features, bias=True, *, dtype=None, device=None):
+        super().__init__()
+        self.in_features, self.out_features = int(in_features), int(out_features)
+        bound = 1.0 / math.sqrt(self.in_features)
+        dtype = dtype or torch.get_default_dtype()
+        self.weight = torch.empty(self.out_features, self.in_features, dtype=dtype, device=device)
+        self.weight.uniform_(-bound, bound)
+        self.grad_weight = torch.zeros_like(self.weight)
+        if bias:
+            self.bias = torch.empty(self.out_features, dtype=dtype, device=device).uniform_(-bound, bound)
+            self.grad_bias = torch.zeros_like(self.bias)
+        else:
+            self.bias = None
+            self.grad_bias = None
+        self.input = None
+
+    def forward(self, input):
+        """``input`` is ``N×in``; returns ``output = input @ weightᵀ + bias``, ``N×out``.
+
+        Store ``input``: the backward pass needs it.
+
+        Task `p2.linear.forward` (4 points): ``autograder check --task p2.linear.forward``.
+        """
+        ### BEGIN SOLUTION
+        self.input = input
+        if self.bias is None:
+            return input.mm(self.weight.t())
+        return torch.addmm(self.bias, input, self.weight.t())
+        ### END SOLUTION
+
+    def backward(self, gradwrtoutput):
+        """``gradwrtoutput`` = dL/dy is ``N×out``. With ``x`` the stored input:
+
+        * dL/dW = (dL/dy)ᵀ x  (``out×in``), *added* to ``grad_weight``;
+        * dL/db = Σₙ (dL/dy)ₙ  (``out``), *added* to ``grad_bias``;
+        * returns dL/dx = (dL/dy) W  (``N×in``).
+
+        Tasks `p2.linear.backward` (8 points) and `p2.accumulate` (4 points):
+        ``autograder check --task p2.linear.backward``.
+        """
+        ### BEGIN SOLUTION
+        self.grad_weight.addmm_(gradwrtoutput.t(), self.input)
+        if self.bias is not None:
+            self.grad_bias.add_(gradwrtoutput.sum(dim=0))
+        return gradwrtoutput.mm(self.weight)
+        ### END SOLUTION
+
+    def param(self):
+        if self.bias is None:
+            return [(self.weight, self.grad_weight)]
+        return [(self.weight, self.grad_weight), (self.bias, self.grad_bias)]
+
+    def __repr__(self):
+        return f"Linear({self.in_features}, {self.out_features}, bias={self.bias is not None})"
+
+
+# --------------------------------------------------------------------------------------------------
+# Activations (element-wise: the output and the gradients have the shape of the input)
+# --------------------------------------------------------------------------------------------------
+
+
+class ReLU(Module):
+    """``relu(x) = max(0, x)`` element-wise (**required**).
+
+    Backward: dL/dx = dL/dy · 1[x > 0] (the derivative at 0 is taken as 0, as PyTorch does).
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with Tanh and Sigmoid:
+    ``autograder check --task p2.activations``.
+    """
+
+    def forward(self, input):
+        ### BEGIN SOLUTION
+        self.mask = input > 0
+        return input.clamp(min=0)
+        ### END SOLUTION
+
+    def backward(self, gradwrtoutput):
+        ### BEGIN SOLUTION
+        return gradwrtoutput * self.mask
+        ### END SOLUTION
+
+
+
+class Tanh(Module):
+    """``tanh(x)`` element-wise (**required**).
+
+    Backward: with ``y = tanh(x)``, dL/dx = dL/dy · (1 − y²); store ``y`` in the forward pass.
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with ReLU and Sigmoid:
+    ``autograder check --task p2.activations``.
+    """
+
+    def forward(self, input):
+        ### BEGIN SOLUTION
+        self.output = torch.tanh(input)
+        return self.output
+        ### END SOLUTION
+
+    def backward(self, gradwrtoutput):
+        ### BEGIN SOLUTION
+        return torch.addcmul(gradwrtoutput, gradwrtoutput, self.output * self.output, value=-1)
+        ### END SOLUTION
+
+
+class Sigmoid(Module):
+    """``σ(x) = 1 / (1 + e^{−x})`` element-wise (**required**).
+
+    Backward: with ``y = σ(x)``, dL/dx = dL/dy · y (1 − y); store ``y`` in the forward pass.
+
+    Tasks `p2.activations.forward` (3 points) and `p2.activations.backward` (6 points), with ReLU and Tanh:
+    ``autograder check --task p2.activations``.
+    """
+
+    def forward(self, input):
+        ### BEGIN SOLUTION
+        self.output = torch.sigmoid(input)
+        return self.output
+        ### END SOLUTION
+
+    def backward(self, gradwrtoutput):
+        ### BEGIN SOLUTION
+        return gradwrtoutput * self.output * (1 - self.output)
+        ### END SOLUTION
+
+
+
+class LossMSE(Module):
+    """Mean squared error (**required**), like PyTorch's ``MSELoss`` with the mean reduction.
+
+    ``prediction`` and ``target`` have the same shape (any); with ``M`` their number of elements:
+
+    * forward: L = (1/M) Σᵢ (predictionᵢ − targetᵢ)², a 0-dimensional tensor;
+    * backward (no argument: L is the end of the chain): dL/d(prediction) = 2 (prediction − target) / M.
+
+    Task `p2.mse` (5 points): ``autograder check --task p2.mse``.
+    """
+
+    def forward(self, prediction, target):
+        ### BEGIN SOLUTION
+        _check_same_shape("LossMSE", prediction, target)
+        self.diff = prediction - target
+        return (self.diff * self.diff).mean()
+        ### END SOLUTION
+
+    def backward(self):
+        ### BEGIN SOLUTION
+        return self.diff * (2.0 / self.diff.numel())
+        ### END SOLUTION
+
+
+
+
+class Sequential(Module):
+    """Modules applied one after the other (**required**).
+
+    * forward: x → m₁(x) → m₂(m₁(x)) → … ;
+    * backward: the gradient goes through the modules in *reverse* order, each ``backward`` taking the
+      gradient returned by the next module;
+    * ``param()``: the concatenation of the modules' ``param()`` lists, in order;
+    * ``train()``/``eval()`` switch every module.
+
+    Task `p2.sequential` (6 points): ``autograder check --task p2.sequential``.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        if len(modules) == 1 and isinstance(modules[0], (list, tuple)):
+            modules = tuple(modules[0])
+        self.modules = list(modules)
+
+    def forward(self, input):
+        ### BEGIN SOLUTION
+        for module in self.modules:
+            input = module.forward(input)
+        return input
+        ### END SOLUTION
+
+    def backward(self, gradwrtoutput):
+        ### BEGIN SOLUTION
+        for module in reversed(self.modules):
+            gradwrtoutput = module.backward(gradwrtoutput)
+        return gradwrtoutput
+        ### END SOLUTION
+
+    def param(self):
+        ### BEGIN SOLUTION
+        return [pair for module in self.modules for pair in module.param()]
+        ### END SOLUTION
+
+    def train(self, mode=True):
+        super().train(mode)
+        for module in self.modules:
+            module.train(mode)
+        return self
+
+    def __getitem__(self, index):
+        return self.modules[index]
+
+    def __len__(self):
+        return len(self.modules)
+
+    def __repr__(self):
+        inner = "".join(f"\n  ({i}): {m!r}" for i, m in enumerate(self.modules))
+        return f"Sequential({inner}\n)"
+
+
+# --------------------------------------------------------------------------------------------------
+# Optimisers: params is model.param(), a list of (parameter, gradient) pairs updated in place
+# --------------------------------------------------------------------------------------------------
+
+
+class SGD:
+    """Stochastic gradient descent, identical to ``torch.optim.SGD(params, lr, momentum)``.
+
+    Plain steps (**required**): θ ← θ − lr · g.
+
+    With ``momentum`` μ > 0 (**bonus**), each parameter keeps a velocity ``b``: b ← g at the first step
+    and b ← μ b + g afterwards, then θ ← θ − lr · b.
+
+    ``step()`` updates the parameters in place; ``zero_grad()`` sets the gradients to zero.
+
+    Task `p2.sgd` (5 points) for plain steps, `p2.bonus.momentum` (2 bonus points) with momentum:
+    ``autograder check --task p2.sgd``.
+    """
+
+    def __init__(self, params, lr, momentum=0.0):
+        self.params = list(params)
+        if lr < 0 or momentum < 0:
+            raise ValueError(f"SGD: lr and momentum must be non-negative, got lr={lr}, momentum={momentum}")
+        self.lr, self.momentum = float(lr), float(momentum)
+        self.velocity = [None] * len(self.params)  # momentum buffers, created at the first step
+
+    def step(self):
+        ### BEGIN SOLUTION
+        if not self.params:
+            return
+        # One fused call per operation over all the parameters (torch._foreach_*); a Python loop over
+        # the (parameter, gradient) pairs computes exactly the same thing, only with more call overhead.
+        params = [p for p, _ in self.params]
+        grads = [g for _, g in self.params]
+        if False:  # no momentum
+            if self.velocity[0] is None:
+                self.velocity = [g.clone() for g in grads]
+            else:
+                torch._foreach_mul_(self.velocity, self.momentum)
+                torch._foreach_add_(self.velocity, grads)
+            grads = self.velocity
+        torch._foreach_add_(params, grads, alpha=-self.lr)
+        ### END SOLUTION
+
+    def zero_grad(self):
+        torch._foreach_zero_([g for _, g in self.params])
+
+
+
+
+
