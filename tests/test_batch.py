@@ -331,3 +331,9 @@ window.onload = () => {{ const d = document.getElementById('f').contentDocument;
                     f"--user-data-dir={tmp_path / 'profile2'}", f"--screenshot={shot}", "--window-size=1200,1600",
                     page.as_uri()], capture_output=True, timeout=120)
     assert shot.is_file() and shot.stat().st_size > 10_000
+
+
+def test_the_demo_class_is_a_fresh_build():
+    done = subprocess.run([sys.executable, str(KIT_ROOT / "examples" / "build_class.py"), "--check"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr + "\nrun: python examples/build_class.py"
