@@ -13,6 +13,7 @@ COMMANDS = {
     "release": "autograder.commands.release",
     "check": "autograder.commands.check",
     "grade": "autograder.commands.grade",
+    "similarity": "autograder.commands.similarity",
 }
 
 

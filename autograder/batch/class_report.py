@@ -101,6 +101,27 @@ td,th{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:left}td.n{text-a
 .summary span{display:inline-block;margin-right:2em}"""
 
 
+def similarity_section(out: Path, top: int = 20) -> str:
+    """The flagged pairs of ``out/similarity/pairs.csv`` and its heat maps, when `--similarity` ran; else ""."""
+    from autograder.batch.similarity import read_pairs
+
+    folder = out / "similarity"
+    if not (folder / "pairs.csv").is_file():
+        return ""
+    pairs = read_pairs(folder / "pairs.csv")
+    flagged = [p for p in pairs if p.flagged]
+    rows = "".join(f"<tr><td>{p.project}</td><td>{html.escape(p.a)}</td><td>{html.escape(p.b)}</td>"
+                   f"<td class=n>{p.similarity:.2f}</td><td class=n>{p.a_in_b:.2f}</td><td class=n>{p.b_in_a:.2f}</td>"
+                   f"<td class=n>{p.tokens}</td></tr>" for p in flagged[:top])
+    maps = "\n".join(f'<figure><img src="{_inline(m)}" alt="{m.stem}"></figure>'
+                      for m in sorted(folder.glob("heatmap_*.png")))
+    reports = ", ".join(f'<a href="similarity/{r.name}">{r.stem}</a>' for r in sorted(folder.glob("project*.html")))
+    return (f"<h2>Similar code ({len(flagged)} pair(s) flagged)</h2>"
+            "<table><tr><th>project</th><th>A</th><th>B</th><th>similarity</th><th>A in B</th><th>B in A</th>"
+            f"<th>tokens</th></tr>{rows or '<tr><td colspan=7>no pair at or above the threshold</td></tr>'}</table>"
+            f"<p>Matched regions, highlighted: {reports}. Every pair: <code>similarity/pairs.csv</code>.</p>{maps}")
+
+
 def write_report(out: Path, records: list[Record]) -> Path:
     """``report.html`` and ``figures/*.png`` into ``out``; returns the page's path."""
     out = Path(out)
@@ -126,6 +147,7 @@ def write_report(out: Path, records: list[Record]) -> Path:
 <table>{head}{"".join(_row(r) for r in flagged) or '<tr><td colspan=7>nothing flagged</td></tr>'}</table>
 <h2>Every submission</h2>
 <table>{head}{"".join(_row(r) for r in records)}</table>
+{similarity_section(out)}
 <p>Scores are out of {rubric.core_total():g} (public and hidden tasks); bonus points come on top.
 Per-student feedback: <code>feedback/</code>; the table: <code>grades.csv</code>;
 Gradescope: <code>gradescope/&lt;id&gt;/results.json</code>.</p>

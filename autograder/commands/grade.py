@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from autograder.commands.check import add_sandbox_arguments, limits_of, suite_options
+from autograder.commands.similarity import add_similarity_options, check_threshold, compare_class
 from course.errors import CourseError
 
 STORE = "grades.sqlite"
@@ -41,6 +42,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--reveal-hidden", action="store_true",
                         help="show hidden tests' details in the feedback (default: 'hidden test failed: …' only)")
     parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
+    parser.add_argument("--similarity", action="store_true",
+                        help="also compare the submissions' code (OUT/similarity/, and a section of report.html)")
+    add_similarity_options(parser)
     add_sandbox_arguments(parser)
 
 
@@ -79,12 +83,18 @@ def _result_line(student: str, outcome) -> str:
     return f"{student}: {report['score']:g}/{report['max_score']:g} +{report['bonus']:g} bonus ({outcome.seconds:.0f} s)"
 
 
-def _check_inputs(args) -> Path:
-    folder = Path(args.folder).expanduser()
+def check_folder(path: str) -> Path:
+    """The class folder, or a clear error."""
+    folder = Path(path).expanduser()
     if not folder.exists():
         raise CourseError(f"{folder} does not exist; give the folder that holds one folder or archive per student")
     if not folder.is_dir():
         raise CourseError(f"{folder} is a file; give the folder that holds one folder or archive per student")
+    return folder
+
+
+def _check_inputs(args) -> Path:
+    folder = check_folder(args.folder)
     if args.jobs is not None and args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
     out = Path(args.out).expanduser()
@@ -100,6 +110,7 @@ def run(args) -> int:
     from autograder.sandbox.judge import Sandbox
 
     folder = _check_inputs(args)
+    check_threshold(args.threshold)
     limits = limits_of(args)
     sandbox = Sandbox.choose("off" if args.no_sandbox else "require", limits)  # refuses without --no-sandbox
     out = Path(args.out).expanduser()
@@ -164,6 +175,8 @@ def run(args) -> int:
         progress.close()
     wall = time.monotonic() - started
 
+    if args.similarity and not interrupted:
+        compare_class(entries, out / "similarity", args)
     records = [r for r in (store.get(e.student) for e in entries) if r is not None]
     paths = write_all(out, records, reveal_hidden=args.reveal_hidden)
     store.close()
