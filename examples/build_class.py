@@ -5,21 +5,22 @@
 
 Ten entries, as an instructor's download of a small class looks:
 
-==============  ====================================================================  ==========================
-entry           what it is                                                            expected
-==============  ====================================================================  ==========================
-``ada/``        the reference solution                                                100 + 15 bonus
-``ben/``        a plain, correct submission; no bonus attempted                       100 + 0
-``chloe/``      ``ReLU.backward`` with the wrong sign                                 loses the gradients it
-                                                                                      touches and the circle
-``dmitri/``     ``SiameseNet`` with two branches (no weight sharing)                  loses p1.siamese.sharing
-``emma/``       ``pair_loss`` ignores ``aux_weight``                                  loses p1.pair_loss cases
-``farid/``      a syntax error in ``models.py``                                       project 1's network tasks
-``gita.zip``    a correct submission, zipped, nested one level (as a repository)     100 + 15 bonus
-``hugo/``       ``train.py`` never finishes importing                                 project 1 at once
-``ines/``       the untouched skeleton                                                0
-``jonas.tgz``   a corrupt archive                                                     unusable, not graded
-==============  ====================================================================  ==========================
+==============  ==========================================================  ====================================
+entry           what it is                                                  its notebooks (autograder grade
+                                                                            --nbgrader)
+==============  ==========================================================  ====================================
+``ada/``        the reference solution: 100 + 15 bonus                      answered
+``ben/``        a plain, correct submission, no bonus attempted: 100 + 0    answered
+``chloe/``      ``ReLU.backward`` with the wrong sign: loses the gradients   project2.ipynb missing
+                it touches and the circle
+``dmitri/``     ``SiameseNet`` with two branches: loses p1.siamese.sharing  a graded test cell deleted
+``emma/``       ``pair_loss`` ignores ``aux_weight``: loses p1.pair_loss    a wrong answer (hidden test fails)
+``farid/``      a syntax error in ``models.py``: project 1's net tasks      project2.ipynb not valid JSON
+``gita.zip``    the reference, zipped, nested one level (a repository)      answered
+``hugo/``       ``train.py`` never finishes importing: project 1 at once    a locked test cell changed
+``ines/``       the untouched skeleton: 0                                   unanswered
+``jonas.tgz``   a corrupt archive: unusable, not graded                     —
+==============  ==========================================================  ====================================
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import gzip
 import io
+import json
 import shutil
 import sys
 import tarfile
@@ -41,10 +43,41 @@ FIXED_TIME = (2026, 11, 23, 12, 0, 0)  # archive timestamps, so a rebuild is byt
 
 
 def copy_project(source: Path, target: Path, project: str) -> None:
+    """The project's .py files, and its notebook as a student hands it in: the released one, answered unless the
+    source is the skeleton itself (a student's notebook never holds the hidden tests)."""
     (target / project).mkdir(parents=True, exist_ok=True)
-    for path in sorted((source / project).iterdir()):
-        if path.suffix in (".py", ".ipynb"):
-            shutil.copyfile(path, target / project / path.name)
+    for path in sorted((source / project).glob("*.py")):
+        shutil.copyfile(path, target / project / path.name)
+    notebook = answered(project) if source != ASSIGNMENTS else (ASSIGNMENTS / project / f"{project}.ipynb").read_text()
+    (target / project / f"{project}.ipynb").write_text(notebook)
+
+
+def answered(project: str) -> str:
+    """The released notebook with every answer cell filled in from the solution notebook (markers removed)."""
+    released = json.loads((ASSIGNMENTS / project / f"{project}.ipynb").read_text())
+    solution = json.loads((SOLUTIONS / project / f"{project}.ipynb").read_text())
+    answers = {c["metadata"].get("nbgrader", {}).get("grade_id"): c for c in solution["cells"]}
+    for cell in released["cells"]:
+        meta = cell["metadata"].get("nbgrader", {})
+        if meta.get("solution"):
+            source = "".join(answers[meta["grade_id"]]["source"])
+            lines = [line for line in source.split("\n") if "### BEGIN SOLUTION" not in line
+                     and "### END SOLUTION" not in line]
+            cell["source"] = "\n".join(lines)
+    return json.dumps(released, indent=1, ensure_ascii=False) + "\n"
+
+
+def edit_notebook(path: Path, grade_id: str, change) -> None:
+    """Apply ``change(cell)`` to the cell ``grade_id`` of a notebook (``change`` returns None to delete it)."""
+    nb = json.loads(path.read_text())
+    cells = []
+    for cell in nb["cells"]:
+        if cell["metadata"].get("nbgrader", {}).get("grade_id") == grade_id:
+            cell = change(cell)
+        if cell is not None:
+            cells.append(cell)
+    nb["cells"] = cells
+    path.write_text(json.dumps(nb, indent=1, ensure_ascii=False) + "\n")
 
 
 def edit(path: Path, old: str, new: str) -> None:
@@ -82,6 +115,7 @@ def build(root: Path) -> None:
     chloe = solution(root / "chloe")
     edit(chloe / "project2" / "framework.py", "        return gradwrtoutput * self.mask\n",
          "        return -gradwrtoutput * self.mask\n")
+    (chloe / "project2" / "project2.ipynb").unlink()  # the notebook was not handed in
 
     dmitri = solution(root / "dmitri")
     edit(dmitri / "project1" / "models.py", "        self.branch = DigitNet(out_features=10, dropout=dropout)\n"
@@ -93,13 +127,18 @@ def build(root: Path) -> None:
          "        second = self.branch(x[:, 1:2])  # N×10\n        target_logits",
          "        first = self.first(x[:, 0:1])  # N×10\n        second = self.second(x[:, 1:2])  # N×10\n"
          "        target_logits")
+    edit_notebook(dmitri / "project1" / "project1.ipynb", "p1-test-params", lambda cell: None)  # a deleted test
 
     emma = solution(root / "emma")
     edit(emma / "project1" / "train.py", "        loss = loss + aux_weight * (first_digit_loss + second_digit_loss)",
          "        loss = loss + first_digit_loss + second_digit_loss")
+    edit(emma / "project1" / "project1.ipynb", "sum(1 for a in range(10) for b in range(10) if a <= b) / 100",
+         "0.5")  # a wrong answer: the public check passes, the hidden one does not
 
     farid = solution(root / "farid")
     edit(farid / "project1" / "models.py", "class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)")
+    broken = farid / "project2" / "project2.ipynb"
+    broken.write_text(broken.read_text()[:3000])  # a notebook cut short: not valid JSON
 
     with tempfile.TemporaryDirectory() as tmp:
         gita = solution(Path(tmp) / "dl-miniprojects")
@@ -113,6 +152,8 @@ def build(root: Path) -> None:
         (root / "gita.zip").write_bytes(buffer.getvalue())
 
     hugo = solution(root / "hugo")
+    edit_notebook(hugo / "project2" / "project2.ipynb", "p2-test-disk",  # a locked test cell "fixed"
+                  lambda cell: {**cell, "source": "assert True  # my answer is right"})
     edit(hugo / "project1" / "train.py", "import math\n", "import math\nimport time\n\nwhile True:  # left over "
          "from an experiment: this file never finishes importing\n    time.sleep(1)\n")
 

@@ -150,6 +150,50 @@ class _Crashed(Exception):
     pass
 
 
+@dataclass
+class Launch:
+    """How to start a process on a private copy of a project folder (``<copy>/<project>``): inside bubblewrap
+    with the folder at ``/submission/<project>``, or not; in a fresh cgroup where one can be made, else with the
+    resource limits the worker sets on itself (``caps``)."""
+
+    sandbox: Sandbox
+    folder: Path
+    cgroup: cgroups.Cgroup | None
+    env: dict
+
+    @classmethod
+    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None) -> "Launch":
+        lim = sandbox.limits
+        base = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
+                "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg", **(env or {})}
+        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base)
+
+    @property
+    def root(self) -> str:
+        """The folder that holds the project, as the process sees it."""
+        return isolation.SANDBOX_ROOT if self.sandbox.bwrap else str(self.folder.parent)
+
+    @property
+    def caps(self) -> list[str]:
+        """The worker's own resource limits, where no cgroup enforces the caps."""
+        lim = self.sandbox.limits
+        return [] if self.cgroup else ["--rlimit-data", str(lim.memory), "--rlimit-nproc", str(lim.processes)]
+
+    def command(self, argv: list[str]) -> list[str]:
+        """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first."""
+        if self.sandbox.bwrap:
+            command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
+                                        tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv)
+            self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            command = list(argv)
+            self.env = {**os.environ, **self.env}
+        if self.cgroup is not None:
+            command = ["/bin/sh", "-c", cgroups.JOIN, "sh", *command]
+            self.env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
+        return command
+
+
 class Worker:
     """One worker process for one project of one submission, started on first use.
 
@@ -184,26 +228,10 @@ class Worker:
             shutil.copytree(source, target, symlinks=True, ignore=IGNORED)
         else:
             target.mkdir()
-        lim = self.limits
-        self.cgroup = cgroups.create(lim.memory, lim.processes)
-        caps = [] if self.cgroup else ["--rlimit-data", str(lim.memory), "--rlimit-nproc", str(lim.processes)]
-        env = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
-               "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg"}
-        if self.sandbox.bwrap:
-            root = isolation.SANDBOX_ROOT
-            argv = [sys.executable, "-m", "autograder.sandbox.worker", str(fd), root, self.project,
-                    "--threads", str(lim.threads), *caps]
-            command = isolation.command(self.sandbox.bwrap, project_copy=target, project=self.project,
-                                        tmp_size=lim.tmp, env=env, argv=argv)
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-        else:
-            command = [sys.executable, "-m", "autograder.sandbox.worker", str(fd), str(self.copy), self.project,
-                       "--threads", str(lim.threads), *caps]
-            env = {**os.environ, **env}
-        if self.cgroup is not None:
-            command = ["/bin/sh", "-c", cgroups.JOIN, "sh", *command]
-            env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
-        return command, env, str(target)
+        launch = Launch.prepare(self.sandbox, target)
+        self.cgroup = launch.cgroup
+        return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
+                               "--threads", str(self.limits.threads), *launch.caps]), launch.env, str(target)
 
     def start(self) -> None:
         """Start the worker, wait until it is ready, and import the project's files."""

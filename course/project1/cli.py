@@ -19,13 +19,14 @@ from pathlib import Path
 
 import torch
 
-from course.cli import add_run_options, at_least_one
+from course.cli import add_run_options, at_least_one, autograding
 from course.errors import CourseError
 from course.project1 import protocol as proto
 from course.project1.spec import NETS
 from course.protocol import format_mean_std, select_device, write_results
 
 QUICK = {"rounds": 2, "epochs": 2, "pairs": 200}
+GRADING = {"rounds": 1, "epochs": 1, "pairs": 100, "jobs": 1}  # while nbgrader autogrades the notebook
 ROUNDS, PAIRS = 10, 1000
 
 
@@ -49,6 +50,10 @@ def add_arguments(parser) -> None:
 
 
 def _settings(args) -> tuple[int, int, dict]:
+    if autograding():
+        print(f"nbgrader is grading this notebook: a smoke run ({GRADING})")
+        args.rounds, args.epochs, args.pairs, args.jobs = (GRADING[k] for k in ("rounds", "epochs", "pairs", "jobs"))
+        args.no_progress = True
     quick = QUICK if args.quick else {}
     rounds = args.rounds if args.rounds is not None else quick.get("rounds", ROUNDS)
     pairs = args.pairs if args.pairs is not None else quick.get("pairs", PAIRS)

@@ -20,10 +20,11 @@ from pathlib import Path
 import torch
 
 from course import protocol
-from course.cli import add_run_options, at_least_one
+from course.cli import add_run_options, at_least_one, autograding
 from course.project2 import protocol as proto
 
 QUICK = {"rounds": 2, "epochs": 20}
+GRADING = {"rounds": 1, "epochs": 2}  # while nbgrader autogrades the notebook
 ROUNDS = 10
 
 
@@ -55,6 +56,9 @@ def _bar(total: int, desc: str):
 
 def run(args) -> int:
     # every input is checked before anything starts: options, device, then the implementation
+    if autograding():
+        print(f"nbgrader is grading this notebook: a smoke run ({GRADING})")
+        args.rounds, args.epochs, args.no_progress = GRADING["rounds"], GRADING["epochs"], True
     quick = QUICK if args.quick else {}
     rounds = args.rounds if args.rounds is not None else quick.get("rounds", ROUNDS)
     at_least_one(rounds=rounds, epochs=args.epochs, batch_size=args.batch_size, threads=args.threads)

@@ -1,0 +1,94 @@
+"""An nbgrader course directory for the kit's two notebooks, made by nbgrader itself.
+
+``autograder nbgrader DIR`` writes ``DIR/nbgrader_config.py`` and ``DIR/source/<project>/`` — the solution notebook
+(nbgrader's source format: solution and hidden-test regions, grade cells) beside the released skeleton ``.py``
+files — then runs nbgrader's own ``nbgrader generate_assignment`` for each project, which fills the gradebook
+(``DIR/gradebook.db``) and writes ``DIR/release/``. The released notebooks must equal the kit's own release in
+``assignments/``: one source, two tools, one result (checked after every generation).
+
+The configuration keeps the students' ``.py`` files when autograding (``exclude_overwriting``: the notebooks import
+them), and executes notebooks inside the kit's sandbox (:mod:`.execute`). nbgrader's commands and its formgrader
+work on the folder unchanged: ``cd DIR && nbgrader autograde project1``, ``jupyter lab`` → Formgrader.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from course.errors import CourseError
+from course.files import atomic_write
+from course.submission import KIT_ROOT, PROJECTS
+
+COURSE_ID = "dl-miniprojects"
+STUDENT_FILES = {"project1": ["models.py", "train.py"], "project2": ["framework.py", "circle.py"]}
+
+CONFIG = '''# nbgrader configuration of the dl-miniprojects course, written by `autograder nbgrader` (rewritten each time).
+c = get_config()  # noqa: F821 - provided by nbgrader
+
+c.CourseDirectory.course_id = {course_id!r}
+# the notebooks import the student's own .py files: autograde keeps them (nbgrader would copy the source's over)
+c.Autograde.exclude_overwriting = {exclude!r}
+# nbgrader's autograde, with the execution of the student's notebook moved into the kit's sandbox
+c.Autograde.autograde_preprocessors = [
+    "autograder.notebooks.execute.SandboxedExecute",
+    "nbgrader.preprocessors.IgnorePattern",
+    "nbconvert.preprocessors.ClearMetadataPreprocessor",
+    "nbgrader.preprocessors.LimitOutput",
+    "nbgrader.preprocessors.SaveAutoGrades",
+    "nbgrader.preprocessors.AssignLatePenalties",
+    "nbgrader.preprocessors.CheckCellMetadata",
+]
+c.SandboxedExecute.sandbox = {sandbox!r}        # require | auto | off
+c.SandboxedExecute.timeout = {cell_timeout}             # seconds per cell
+c.SandboxedExecute.notebook_timeout = {notebook_timeout}  # seconds per notebook
+c.SandboxedExecute.memory = {memory!r}
+'''
+
+
+def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
+    """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
+    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def write_config(folder: Path, *, sandbox: str = "require", cell_timeout: int = 60, notebook_timeout: float = 300,
+                 memory: str = "4G") -> Path:
+    exclude = {p: STUDENT_FILES[p] for p in PROJECTS}
+    text = CONFIG.format(course_id=COURSE_ID, exclude=exclude, sandbox=sandbox, cell_timeout=int(cell_timeout),
+                         notebook_timeout=float(notebook_timeout), memory=memory)
+    return atomic_write(folder / "nbgrader_config.py", text)
+
+
+def _notebook_cells(path: Path) -> list:
+    return json.loads(path.read_text())["cells"]
+
+
+def make_course(folder: str | Path, **config) -> Path:
+    """Write (or refresh) the course in ``folder`` and generate both assignments with nbgrader; returns the folder.
+
+    A CourseError names what failed: nbgrader's own message, or a released notebook that differs from the kit's.
+    """
+    folder = Path(folder).expanduser().resolve()
+    if folder == KIT_ROOT or KIT_ROOT in folder.parents and folder.parent == KIT_ROOT and folder.name in PROJECTS:
+        raise CourseError(f"{folder} is part of the kit; choose a folder of its own for the nbgrader course")
+    folder.mkdir(parents=True, exist_ok=True)
+    write_config(folder, **config)
+    for project in PROJECTS:
+        source = folder / "source" / project
+        source.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(KIT_ROOT / "solutions" / project / f"{project}.ipynb", source / f"{project}.ipynb")
+        for name in STUDENT_FILES[project]:  # the skeletons: nbgrader copies .py files to its release unchanged
+            shutil.copyfile(KIT_ROOT / "assignments" / project / name, source / name)
+        done = nbgrader(folder, "generate_assignment", project, "--force")
+        if done.returncode != 0:
+            raise CourseError(f"nbgrader generate_assignment {project} failed:\n{(done.stdout + done.stderr)[-3000:]}")
+        released = folder / "release" / project / f"{project}.ipynb"
+        kit = KIT_ROOT / "assignments" / project / f"{project}.ipynb"
+        if _notebook_cells(released) != _notebook_cells(kit):
+            raise CourseError(f"nbgrader's release of {project} differs from the kit's assignments/{project}: run "
+                              "`autograder release`, then this command again")
+    return folder

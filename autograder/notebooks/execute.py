@@ -1,0 +1,100 @@
+"""Executing a student's notebook inside the sandbox, for nbgrader's ``autograde``.
+
+:class:`SandboxedExecute` takes the place of nbgrader's ``Execute`` preprocessor in ``Autograde``
+(``c.Autograde.autograde_preprocessors`` in the course's ``nbgrader_config.py``). Everything else of ``nbgrader
+autograde`` — restoring the locked and hidden-test cells from the gradebook, scoring the grade cells, writing the
+gradebook — stays nbgrader's own and runs in the trusted process. Only the execution moves: the notebook and the
+student's files of that assignment are copied to a private folder, and nbgrader's own ``Execute`` runs there
+inside bubblewrap (``python -m autograder.sandbox.notebook IN OUT``), under the worker's caps, with
+``NBGRADER_EXECUTION=autograde`` set (the kit's ``course run`` then trains for a few seconds only). What comes back is
+read as data: only the cells' outputs are taken, into the trusted notebook.
+
+A notebook that does not finish within ``notebook_timeout`` seconds gets an error output in each grade cell (they
+score 0), as nbgrader does for a cell that times out.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import nbformat
+from nbformat.notebooknode import NotebookNode
+from traitlets import Float, Unicode
+
+from nbgrader.preprocessors import Execute
+
+IN, OUT = ".grading-input.ipynb", ".grading-output.ipynb"
+IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", IN, OUT)
+KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
+              "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
+
+
+def failed(cell: NotebookNode, message: str) -> None:
+    cell.outputs = [nbformat.v4.new_output("error", ename="NotebookTimeoutError" if "within" in message
+                                           else "NotebookError", evalue=message, traceback=[message])]
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's ``Execute``, run inside the kit's sandbox (``sandbox``: ``auto``, ``require`` or ``off``)."""
+
+    sandbox = Unicode("require", help="run the notebook in bubblewrap: auto, require or off").tag(config=True)
+    notebook_timeout = Float(300.0, help="seconds for the whole notebook").tag(config=True)
+    memory = Unicode("4G", help="memory cap of the notebook's kernel and its processes").tag(config=True)
+
+    def preprocess(self, nb, resources):
+        from autograder.sandbox.judge import Launch, Sandbox
+        from autograder.sandbox.limits import Limits, parse_size
+
+        folder = Path(resources["metadata"]["path"]).resolve()
+        sandbox = Sandbox.choose(self.sandbox, Limits(memory=parse_size(self.memory)))
+        with tempfile.TemporaryDirectory(prefix="autograder-notebook-") as tmp:
+            copy = Path(tmp) / folder.name
+            shutil.copytree(folder, copy, ignore=IGNORED)
+            nbformat.write(nb, copy / IN)
+            launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV)
+            inside = f"{launch.root}/{folder.name}"
+            command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
+                                      f"{inside}/{OUT}", "--timeout", str(self.timeout)])
+            proc = subprocess.Popen(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            problem = ""
+            try:
+                output, _ = proc.communicate(timeout=self.notebook_timeout)
+                if proc.returncode != 0:
+                    problem = f"the notebook's execution stopped (exit status {proc.returncode})"
+                    self.log.warning("%s:\n%s", problem, output.decode(errors="replace")[-2000:])
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.communicate()
+                problem = f"the notebook did not finish within {self.notebook_timeout:g} s"
+            finally:
+                if launch.cgroup is not None:
+                    launch.cgroup.remove()
+            executed = None
+            if not problem:
+                try:
+                    executed = nbformat.read(str(copy / OUT), as_version=4)
+                except Exception as exc:  # noqa: BLE001 - anything unreadable is the student's problem
+                    problem = f"the executed notebook could not be read back ({type(exc).__name__})"
+        return merge_outputs(nb, executed, problem), resources
+
+
+def merge_outputs(trusted: NotebookNode, executed: NotebookNode | None, problem: str) -> NotebookNode:
+    """The trusted notebook with the executed one's outputs; on a problem, every grade cell fails with it."""
+    if executed is not None and len(executed.cells) == len(trusted.cells):
+        for cell, done in zip(trusted.cells, executed.cells):
+            if cell.cell_type == "code" and done.get("cell_type") == "code":
+                cell.outputs = done.get("outputs", [])
+                cell.execution_count = done.get("execution_count")
+        return trusted
+    problem = problem or "the executed notebook does not match the one sent"
+    for cell in trusted.cells:
+        if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
+            failed(cell, problem)
+    return trusted
