@@ -184,6 +184,23 @@ def test_missing_file_is_named(tmp_path):
         data.load_mnist(tmp_path)
 
 
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_folder_from_course_mnist_dir_is_named_as_such(tmp_path, monkeypatch, folder):
+    """An empty or a missing folder that came from COURSE_MNIST_DIR: the message names the variable."""
+    path = tmp_path / "mnist"
+    if folder == "empty":
+        path.mkdir()
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(path))
+    for load in (data.load_mnist, lambda: data.generate_pair_sets(10, seed=0)):
+        with pytest.raises(DataError) as caught:
+            load()
+        message = str(caught.value)
+        assert f"{path} (from COURSE_MNIST_DIR)" in message and "unset it" in message, message
+    with pytest.raises(DataError) as caught:  # the same folder given explicitly: no variable to blame
+        data.load_mnist(path)
+    assert "COURSE_MNIST_DIR" not in str(caught.value) and str(path) in str(caught.value)
+
+
 def test_corrupt_files_are_named(tmp_path):
     write_mnist(tmp_path)
     bad = tmp_path / "train-images-idx3-ubyte"
