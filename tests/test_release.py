@@ -5,6 +5,7 @@ student bundle that leaks nothing from the solutions or the hidden tests."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import json
 import subprocess
@@ -384,7 +385,7 @@ def bundle(tmp_path_factory):
 
 def test_bundle_holds_exactly_what_a_student_receives(bundle, fresh_release):
     top = sorted(p.name for p in bundle.iterdir())
-    expected = ["README.md", "assignments", "autograder", "course", "pyproject.toml", "tox.ini"]
+    expected = ["README.md", "assignments", "autograder", "course", "pyproject.toml", *release.BUNDLE_TEMPLATES[1:]]
     if (KIT_ROOT / "LICENSE").is_file():
         expected.append("LICENSE")
     assert top == sorted(expected)
@@ -441,11 +442,33 @@ def test_bundle_runs_on_its_own(bundle):
 
 
 def test_bundle_grades_its_skeletons(bundle):
-    """The bundle's own suite (hidden tests stripped) runs and grades the bundled skeletons."""
+    """The bundle's own suite (hidden tests stripped) runs and grades the bundled skeletons; its toxfile.py finds
+    the score in that output, to repeat it as tox's last line."""
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "assignments", "--task", "p2.mse"],
                           cwd=bundle, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Total: 0 / 5" in done.stdout and "not implemented" in done.stdout
+    pytest.importorskip("tox")
+    spec = importlib.util.spec_from_file_location("bundle_toxfile", bundle / "toxfile.py")
+    toxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toxfile)
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("Total: 0 / 5") and toxfile.score_line(["tox's own line", done.stdout]) == last
+    assert toxfile.score_line(["autograder: error: the grading suite stopped"]) is None
+
+
+@pytest.mark.slow
+def test_bundle_tox_ends_with_the_score(bundle):
+    """The real thing, as a student runs it (about 2 minutes: a fresh environment with torch and the kit): tox
+    exits 0 at 0 points and its last line is the score, below tox's own summary."""
+    tox = Path(sys.executable).with_name("tox")
+    if not tox.exists():
+        pytest.skip("tox is not installed")
+    done = subprocess.run([str(tox), "--", "--task", "p2.mse"], cwd=bundle, capture_output=True, text=True,
+                          timeout=1200)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert lines[-1].startswith("Total: 0 / 5") and any("congratulations" in line for line in lines[-3:-1]), lines[-5:]
 
 
 def test_student_tox_ini_installs_torch_then_the_kit(bundle):

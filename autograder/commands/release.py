@@ -45,9 +45,10 @@ SKIP_NAMES = frozenset({
     ".git", ".DS_Store", "results", "out",
 })
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
-# the student bundle: these kit paths, plus assignments/ (a fresh release), README.md and tox.ini (templates)
+# the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
 BUNDLE_TREES = ("course", "autograder")
 BUNDLE_FILES = ("pyproject.toml", "LICENSE")
+BUNDLE_TEMPLATES = ("README.md", "tox.ini", "toxfile.py")  # from autograder/templates/, to the bundle's root
 
 
 class ReleaseError(CourseError):
@@ -309,7 +310,8 @@ def release(source: Path, dest: Path, *, force: bool = False) -> int:
 def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: bool = False) -> int:
     """Write what a student receives into ``dest`` (replaced atomically): course/, autograder/ (every .py
     through the same stripping, so hidden tests never ship), a fresh release of ``source`` as assignments/,
-    pyproject.toml, the student README.md and tox.ini. Never solutions/ or the kit's tests/.
+    pyproject.toml and the templates (the student README.md, tox.ini, toxfile.py). Never solutions/ or the kit's
+    tests/.
 
     Refuses a source without projects and, unless ``force``, a ``dest`` whose assignments/ holds a project
     ``source`` lacks, or a non-empty ``dest`` that is not a bundle."""
@@ -329,7 +331,7 @@ def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: 
             if (kit_root / name).is_file():
                 shutil.copyfile(kit_root / name, tmp / name)
                 count += 1
-        for name in ("README.md", "tox.ini"):
+        for name in BUNDLE_TEMPLATES:
             template = TEMPLATES / name
             if not template.is_file():
                 raise ReleaseError(f"student template {template} is missing")
