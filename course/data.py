@@ -21,10 +21,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,6 +32,7 @@ import numpy as np
 import torch
 
 from course.errors import DataError
+from course.files import atomic_write
 
 BUNDLED = "bundled"
 ENV_VAR = "COURSE_MNIST_DIR"  # a full-MNIST folder used when no data folder is given
@@ -119,11 +120,10 @@ def _read_bundled() -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"the bundled MNIST subset {csv} has shape {table.shape}, expected (5000, 785)")
     images = table[:, :784].astype(np.uint8).reshape(-1, 28, 28)
     labels = table[:, 784].astype(np.int64)
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images, labels=labels)
     try:  # the cache is an optimisation: an unwritable cache folder is not an error
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp.name, cache)
+        atomic_write(cache, buffer.getvalue())
     except OSError:
         pass
     return images, labels

@@ -8,6 +8,8 @@ import ast
 import importlib.util
 import inspect
 import json
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -385,7 +387,7 @@ def bundle(tmp_path_factory):
 
 def test_bundle_holds_exactly_what_a_student_receives(bundle, fresh_release):
     top = sorted(p.name for p in bundle.iterdir())
-    expected = ["README.md", "assignments", "autograder", "course", "pyproject.toml", *release.BUNDLE_TEMPLATES[1:]]
+    expected = ["assignments", "autograder", "course", "docs", "pyproject.toml", *release.BUNDLE_TEMPLATES.values()]
     if (KIT_ROOT / "LICENSE").is_file():
         expected.append("LICENSE")
     assert top == sorted(expected)
@@ -394,6 +396,54 @@ def test_bundle_holds_exactly_what_a_student_receives(bundle, fresh_release):
     assert (bundle / "README.md").read_bytes() == (release.TEMPLATES / "README.md").read_bytes()
     tox = (bundle / "tox.ini").read_text()
     assert "torch==2.13.0" in tox and "autograder check assignments" in tox
+
+
+def test_bundle_holds_the_handouts_its_readme_points_to(bundle):
+    handouts = sorted(KIT_ROOT.glob(release.BUNDLE_DOCS))
+    assert [p.name for p in handouts] == ["handout-project1.md", "handout-project2.md"]
+    for path in handouts:
+        assert (bundle / "docs" / path.name).read_bytes() == path.read_bytes()
+    readme = (bundle / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {f"docs/{p.name}" for p in handouts} <= set(links), links
+    assert all((bundle / link).is_file() for link in links if "://" not in link), links
+
+
+def test_bundle_gitignore_keeps_environments_and_outputs_out_and_the_work_in(bundle, tmp_path):
+    """`git check-ignore` with the bundle's own .gitignore: the .venv its README creates, tox's environments,
+    results and caches are ignored; no file of the bundle is."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    shutil.copyfile(bundle / ".gitignore", repo / ".gitignore")
+
+    def ignored(paths):
+        done = subprocess.run([git, "check-ignore", "--no-index", "--stdin"], cwd=repo, input="\n".join(paths),
+                              capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr
+        return set(done.stdout.split())
+
+    outputs = [".venv/bin/python", ".tox/grade/bin/python", "results/project1/test_accuracy.png",
+               "assignments/project1/__pycache__/models.cpython-311.pyc", ".ipynb_checkpoints/x.ipynb",
+               "assignments/project1/.ipynb_checkpoints/project1-checkpoint.ipynb", "dl_miniprojects.egg-info/PKG-INFO"]
+    assert ignored(outputs) == set(outputs)
+    work = [p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()]
+    assert not ignored(work), "the bundle's .gitignore hides files of the bundle itself"
+
+
+def test_kit_gitignore_keeps_submissions_and_grades_out():
+    """docs/instructor-guide.md puts submissions/ and grades/ in the kit's folder: never committed."""
+    git = shutil.which("git")
+    if git is None or not (KIT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = ["submissions/alice/project1/models.py", "grades/alice.json", "student/README.md"]
+    done = subprocess.run([git, "check-ignore", "--no-index", *paths], cwd=KIT_ROOT, capture_output=True, text=True)
+    assert set(done.stdout.split()) == set(paths), done.stdout + done.stderr
+    guide = (KIT_ROOT / "docs" / "instructor-guide.md").read_text()
+    assert "submissions/" in guide and "grades/" in guide
 
 
 def _bundled_sources() -> list[tuple[str, str]]:

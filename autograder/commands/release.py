@@ -48,7 +48,11 @@ SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 # the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
 BUNDLE_TREES = ("course", "autograder")
 BUNDLE_FILES = ("pyproject.toml", "LICENSE")
-BUNDLE_TEMPLATES = ("README.md", "tox.ini", "toxfile.py")  # from autograder/templates/, to the bundle's root
+# autograder/templates/<name> -> the bundle's root (gitignore is stored without its dot, so that git does not read
+# it as the kit's own ignore file for that folder)
+BUNDLE_TEMPLATES = {"README.md": "README.md", "tox.ini": "tox.ini", "toxfile.py": "toxfile.py",
+                    "gitignore": ".gitignore"}
+BUNDLE_DOCS = "docs/handout-project*.md"  # the handouts, copied to the bundle's docs/
 
 
 class ReleaseError(CourseError):
@@ -310,8 +314,8 @@ def release(source: Path, dest: Path, *, force: bool = False) -> int:
 def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: bool = False) -> int:
     """Write what a student receives into ``dest`` (replaced atomically): course/, autograder/ (every .py
     through the same stripping, so hidden tests never ship), a fresh release of ``source`` as assignments/,
-    pyproject.toml and the templates (the student README.md, tox.ini, toxfile.py). Never solutions/ or the kit's
-    tests/.
+    pyproject.toml, the templates (the student README.md, tox.ini, toxfile.py, .gitignore) and the handouts in
+    docs/. Never solutions/ or the kit's tests/.
 
     Refuses a source without projects and, unless ``force``, a ``dest`` whose assignments/ holds a project
     ``source`` lacks, or a non-empty ``dest`` that is not a bundle."""
@@ -331,15 +335,27 @@ def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: 
             if (kit_root / name).is_file():
                 shutil.copyfile(kit_root / name, tmp / name)
                 count += 1
-        for name in BUNDLE_TEMPLATES:
+        for name, target in BUNDLE_TEMPLATES.items():
             template = TEMPLATES / name
             if not template.is_file():
                 raise ReleaseError(f"student template {template} is missing")
-            shutil.copyfile(template, tmp / name)
+            shutil.copyfile(template, tmp / target)
             count += 1
-        return count
+        return count + _copy_handouts(kit_root, tmp)
 
     return build_atomically(Path(dest), build)
+
+
+def _copy_handouts(kit_root: Path, bundle: Path) -> int:
+    """Copy the handouts (``BUNDLE_DOCS``) into ``bundle/docs/``; returns how many. None found is an error: the
+    bundle's README points to them."""
+    handouts = sorted(kit_root.glob(BUNDLE_DOCS))
+    if not handouts:
+        raise ReleaseError(f"no handout matches {kit_root / BUNDLE_DOCS}; the student README points to them")
+    (bundle / "docs").mkdir()
+    for path in handouts:
+        shutil.copyfile(path, bundle / "docs" / path.name)
+    return len(handouts)
 
 
 def compare_trees(expected: Path, actual: Path) -> list[str]:
@@ -368,7 +384,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="student skeletons to (re)write (default: assignments, relative to the kit root)")
     parser.add_argument("--bundle", metavar="DIR", default=None,
                         help="also build the student bundle into DIR (replaced): course/, assignments/, the public "
-                             "grading tests, pyproject.toml, README.md, tox.ini (relative to the current folder)")
+                             "grading tests, the handouts (docs/), pyproject.toml, README.md, tox.ini, .gitignore "
+                             "(relative to the current folder)")
     parser.add_argument("--check", action="store_true",
                         help="only compare --dest with a fresh release; exit 1 when they differ")
     parser.add_argument("--force", action="store_true",
