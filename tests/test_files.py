@@ -19,6 +19,11 @@ from course.submission import KIT_ROOT
 OTHER_WRITERS = {
     "course/files.py": "the one home of atomic writes",
     "autograder/commands/release.py": "builds a whole tree in a temporary folder, then swaps it in with one rename",
+    # working copies of submissions, not reports (on main, from the batch grading and similarity issues 13, 16)
+    "autograder/batch/intake.py": "unpacks submitted archives into a staging folder",
+    "autograder/batch/runner.py": "writes a submission it received into a temporary folder to grade it",
+    "autograder/batch/similarity.py": "writes the code texts copydetect compares",
+    "scripts/similarity_scale.py": "builds a synthetic class of submissions",
 }
 # calls that write a file: a method of any object, or a function of a module
 WRITE_METHODS = {"write_text", "write_bytes", "savefig"}
