@@ -21,10 +21,10 @@ from __future__ import annotations
 import functools
 import gzip
 import hashlib
+import io
 import math
 import os
 import struct
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -32,8 +32,10 @@ import numpy as np
 import torch
 
 from course.errors import DataError
+from course.files import atomic_write
 
 BUNDLED = "bundled"
+ENV_VAR = "COURSE_MNIST_DIR"  # a full-MNIST folder used when no data folder is given
 BUNDLED_PER_CLASS_TRAIN = 250
 SPLIT_SEED = 0
 DISC_RADIUS = 1.0 / math.sqrt(2.0 * math.pi)
@@ -118,11 +120,10 @@ def _read_bundled() -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"the bundled MNIST subset {csv} has shape {table.shape}, expected (5000, 785)")
     images = table[:, :784].astype(np.uint8).reshape(-1, 28, 28)
     labels = table[:, 784].astype(np.int64)
+    buffer = io.BytesIO()
+    np.savez(buffer, images=images, labels=labels)
     try:  # the cache is an optimisation: an unwritable cache folder is not an error
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=cache.parent, suffix=".npz", delete=False) as tmp:
-            np.savez(tmp, images=images, labels=labels)
-        os.replace(tmp.name, cache)
+        atomic_write(cache, buffer.getvalue())
     except OSError:
         pass
     return images, labels
@@ -178,7 +179,18 @@ def read_idx(path: str | os.PathLike) -> torch.Tensor:
     return torch.from_numpy(array.copy())
 
 
-def _find_idx(folder: Path, stem: str) -> Path:
+def _named(folder: Path, from_env: bool) -> str:
+    """``folder`` as messages name it: with the variable it came from, when it came from one."""
+    return f"{folder} (from {ENV_VAR})" if from_env else str(folder)
+
+
+def _bundled_hint(from_env: bool) -> str:
+    if from_env:
+        return f"Fix {ENV_VAR}, or unset it to use the bundled 5,000-digit subset."
+    return "Give no data folder to use the bundled 5,000-digit subset."
+
+
+def _find_idx(folder: Path, stem: str, from_env: bool) -> Path:
     candidates = []
     for base in (folder, folder / "MNIST" / "raw", folder / "raw"):
         for name in (stem, stem.replace("-idx", ".idx")):
@@ -186,16 +198,16 @@ def _find_idx(folder: Path, stem: str) -> Path:
     for path in candidates:
         if path.is_file():
             return path
-    raise DataError(f"MNIST file {stem} not found in {folder}: {IDX_LAYOUT}")
+    raise DataError(f"MNIST file {stem} not found in {_named(folder, from_env)}: {IDX_LAYOUT}. "
+                    + _bundled_hint(from_env))
 
 
-def _idx_pools(folder: Path) -> MnistPools:
+def _idx_pools(folder: Path, from_env: bool = False) -> MnistPools:
+    """The pools of a full-MNIST folder; ``from_env`` says it came from ``COURSE_MNIST_DIR`` (for messages)."""
     if not folder.is_dir():
-        raise DataError(
-            f"MNIST folder {folder} does not exist: {IDX_LAYOUT}. "
-            "Unset COURSE_MNIST_DIR (or pass no data folder) to use the bundled 5,000-digit subset."
-        )
-    t = {key: read_idx(_find_idx(folder, stem)) for key, stem in IDX_FILES.items()}
+        raise DataError(f"MNIST folder {_named(folder, from_env)} does not exist: {IDX_LAYOUT}. "
+                        + _bundled_hint(from_env))
+    t = {key: read_idx(_find_idx(folder, stem, from_env)) for key, stem in IDX_FILES.items()}
     for split in ("train", "test"):
         images, labels = t[f"{split}_images"], t[f"{split}_labels"]
         if images.dim() != 3 or tuple(images.shape[1:]) != (28, 28):
@@ -210,15 +222,19 @@ def _idx_pools(folder: Path) -> MnistPools:
                       source=f"full MNIST from {folder}")
 
 
-def _resolve(data_dir) -> str:
+def _resolve(data_dir) -> tuple[str, bool]:
+    """``(BUNDLED or an absolute folder, whether that folder came from COURSE_MNIST_DIR)``."""
+    from_env = data_dir is None and bool(os.environ.get(ENV_VAR))
     if data_dir is None:
-        data_dir = os.environ.get("COURSE_MNIST_DIR") or BUNDLED
-    return BUNDLED if str(data_dir) == BUNDLED else str(Path(data_dir).expanduser().resolve())
+        data_dir = os.environ.get(ENV_VAR) or BUNDLED
+    if str(data_dir) == BUNDLED:
+        return BUNDLED, False
+    return str(Path(data_dir).expanduser().resolve()), from_env
 
 
 @functools.lru_cache(maxsize=4)
-def _load(resolved: str) -> MnistPools:
-    return _bundled_pools() if resolved == BUNDLED else _idx_pools(Path(resolved))
+def _load(resolved: str, from_env: bool = False) -> MnistPools:
+    return _bundled_pools() if resolved == BUNDLED else _idx_pools(Path(resolved), from_env)
 
 
 def load_mnist(data_dir: str | os.PathLike | None = None) -> MnistPools:
@@ -228,12 +244,12 @@ def load_mnist(data_dir: str | os.PathLike | None = None) -> MnistPools:
     the bundled 5,000-digit subset otherwise (``"bundled"`` asks for the subset explicitly).
     Raises :class:`course.errors.DataError` naming the missing or corrupt file and the expected layout.
     """
-    return _load(_resolve(data_dir))
+    return _load(*_resolve(data_dir))
 
 
 @functools.lru_cache(maxsize=4)
-def _pooled(resolved: str) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
-    pools = _load(resolved)
+def _pooled(resolved: str, from_env: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    pools = _load(resolved, from_env)
 
     def pool(images):
         return torch.nn.functional.avg_pool2d(images.float().unsqueeze(1), kernel_size=2).squeeze(1)
@@ -286,8 +302,7 @@ def generate_pair_sets(nb: int, *, seed: int | None = None, data_dir: str | os.P
     """
     if int(nb) < 1:
         raise DataError(f"the number of pairs must be at least 1, got {nb}")
-    resolved = _resolve(data_dir)
-    train_images, train_labels, test_images, test_labels = _pooled(resolved)
+    train_images, train_labels, test_images, test_labels = _pooled(*_resolve(data_dir))
     gen = _generator(seed)
     train = _pairs(train_images, train_labels, int(nb), gen, "train")
     test = _pairs(test_images, test_labels, int(nb if nb_test is None else nb_test), gen, "test")

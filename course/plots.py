@@ -1,7 +1,10 @@
-"""Figures for the course: sample pairs, learning curves, result bars. Always rendered off-screen (Agg)."""
+"""Figures for the course: sample pairs, learning curves, result bars. Always rendered off-screen (Agg).
+
+The figure builders return a matplotlib figure (so tests can read the axes they set); :func:`save` writes one."""
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import matplotlib
@@ -9,14 +12,19 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+from course.files import atomic_write  # noqa: E402
+
 
 def save(fig, path) -> Path:
-    """Write ``fig`` to ``path`` (folders created), close it, and return the path."""
+    """Write ``fig`` to ``path`` (folders created; the format from its suffix, PNG by default) atomically, close
+    it, and return the path."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+    buffer = io.BytesIO()
+    try:
+        fig.savefig(buffer, format=path.suffix.lstrip(".") or "png", dpi=110, bbox_inches="tight")
+    finally:
+        plt.close(fig)
+    return atomic_write(path, buffer.getvalue())
 
 
 def show_pairs(pair_input, target, classes, path, *, n: int = 16, columns: int = 4) -> Path:
@@ -37,16 +45,23 @@ def show_pairs(pair_input, target, classes, path, *, n: int = 16, columns: int =
     return save(fig, path)
 
 
-def learning_curves(curves: dict, path, *, ylabel: str = "accuracy", title: str | None = None) -> Path:
-    """Mean per-epoch curves with a ±1 std band, saved as PNG.
+def family_colors(families) -> list:
+    """One colour per family, in order (matplotlib's default cycle), the same in every figure of a run."""
+    cycle = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    return [cycle[i % len(cycle)] for i, _ in enumerate(families)]
 
-    ``curves`` maps a label (e.g. ``"siamese: test"``) to a list of runs, each a list of per-epoch values;
-    runs of unequal length are cut to the shortest. Labels whose name ends in ``train`` are drawn dashed.
+
+def draw_curves(ax, curves: dict, colors: dict | None = None) -> int:
+    """Draw mean per-epoch curves with a ±1 std band into ``ax``; return the number of epochs drawn.
+
+    ``curves`` maps a label (e.g. ``"siamese: test"``) to a list of runs, each a list of per-epoch values
+    (epoch 1 first); runs of unequal length are cut to the shortest. Labels ending in ``train`` are dashed and
+    share the colour of the other curves of their family (the part before the last ``:``): ``colors[family]``
+    when given (so a family keeps its colour across panels and figures), else the next of the cycle.
     """
     import numpy as np
 
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    colors = {}
+    colors, epochs_drawn = dict(colors or {}), 0
     for label, runs in curves.items():
         runs = [list(r) for r in runs if len(r)]
         if not runs:
@@ -59,36 +74,79 @@ def learning_curves(curves: dict, path, *, ylabel: str = "accuracy", title: str 
         family = label.rsplit(":", 1)[0]
         dashed = label.rstrip().endswith("train")
         line, = ax.plot(epochs, mean, linestyle="--" if dashed else "-", color=colors.get(family),
-                        label=f"{label} (n={len(values)})")
+                        marker="o" if length <= 10 else None, markersize=3, label=f"{label} (n={len(values)})")
         colors.setdefault(family, line.get_color())
         ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2, linewidth=0)
+        epochs_drawn = max(epochs_drawn, length)
+    return epochs_drawn
+
+
+def epoch_axis(ax, epochs: int) -> None:
+    """Whole epochs on the x axis of ``ax``, from 1 to ``epochs`` (a little margin at both ends)."""
+    from matplotlib.ticker import MaxNLocator
+
+    margin = max(0.25, 0.02 * epochs)
+    ax.set_xlim(1 - margin, max(epochs, 1) + margin)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, nbins=min(max(epochs, 1), 10)))
     ax.set_xlabel("epoch")
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    ax.set_title(title or f"{ylabel} per epoch (mean ± 1 std over rounds)", fontsize=10)
-    return save(fig, path)
 
 
-def mean_std_bars(values: dict, path, *, ylabel: str = "test accuracy (%)", scale: float = 100.0,
-                  title: str | None = None) -> Path:
-    """A bar per label: the mean of its values with a ±1 std error bar (values scaled by ``scale``)."""
+def legend_outside(ax) -> None:
+    """The legend of ``ax`` to the right of its axes, where it can hide no data."""
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+
+
+def learning_curves(panels: dict, *, ylabel: str, title: str | None = None, colors: dict | None = None):
+    """A figure of per-epoch curves (mean ± 1 std over rounds), one panel per entry of ``panels``.
+
+    ``panels`` maps a panel title (``""`` for none) to curves as :func:`draw_curves` takes them. Panels are
+    stacked, share the epoch axis and have their own y axis, so quantities of different scales (e.g. a loss with
+    auxiliary terms) do not flatten each other; ``colors`` maps a family to its colour in every panel. Returns
+    the matplotlib figure (save it with :func:`save`).
+    """
+    panels = {name: curves for name, curves in panels.items() if curves}
+    fig, axes = plt.subplots(max(len(panels), 1), 1, figsize=(7.5, 3.6 * max(len(panels), 1)), sharex=True,
+                             squeeze=False)
+    epochs = 1
+    for ax, (name, curves) in zip(axes[:, 0], panels.items()):
+        epochs = max(epochs, draw_curves(ax, curves, colors))
+        ax.set_ylabel(ylabel)
+        ax.grid(alpha=0.3)
+        if name:
+            ax.set_title(name, fontsize=9)
+        legend_outside(ax)
+    for ax in axes[:, 0]:
+        epoch_axis(ax, epochs)
+        ax.xaxis.set_tick_params(labelbottom=True)
+    fig.suptitle(title or f"{ylabel} per epoch (mean ± 1 std over rounds)", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def mean_std_bars(values: dict, *, ylabel: str = "test accuracy (%)", scale: float = 100.0,
+                  chance: float | None = None, title: str | None = None):
+    """A bar per label: the mean of its values with a ±1 std error bar (values scaled by ``scale``).
+
+    The y axis runs from 0 to ``scale`` (the full range of an accuracy), so bar heights compare honestly; each
+    bar's mean ± std is written under its label, away from the bars and the title. ``chance`` (on the scaled
+    axis) draws a dashed reference line, e.g. 50 for a two-class guess. Returns the matplotlib figure.
+    """
     import numpy as np
 
     labels = [k for k, v in values.items() if len(v)]
     data = [np.asarray(values[k], dtype=float) * scale for k in labels]
     means = [d.mean() for d in data]
     stds = [d.std(ddof=1) if len(d) > 1 else 0.0 for d in data]
-    fig, ax = plt.subplots(figsize=(1.8 + 1.6 * len(labels), 4))
-    bars = ax.bar(range(len(labels)), means, yerr=stds, capsize=6, color=plt.cm.tab10.colors[:len(labels)])
-    for bar, m, s in zip(bars, means, stds):
-        ax.text(bar.get_x() + bar.get_width() / 2, m + s, f"{m:.2f}\n± {s:.2f}", ha="center", va="bottom",
-                fontsize=8)
-    ax.set_xticks(range(len(labels)), labels, fontsize=8)
+    fig, ax = plt.subplots(figsize=(2.4 + 1.6 * len(labels), 4))
+    ax.bar(range(len(labels)), means, yerr=stds, capsize=6, color=family_colors(labels)[:len(labels)],
+           error_kw={"clip_on": False})
+    ax.set_xticks(range(len(labels)),
+                  [f"{k}\n{m:.2f} ± {s:.2f}" for k, m, s in zip(labels, means, stds)], fontsize=8)
+    ax.set_ylim(0, scale)
     ax.set_ylabel(ylabel)
-    if means:
-        low = min(m - 2 * s for m, s in zip(means, stds))
-        ax.set_ylim(max(0.0, low - 5), min(scale, max(m + s for m, s in zip(means, stds))) * 1.03)
+    if chance is not None:
+        ax.axhline(chance, color="0.3", linestyle="--", linewidth=1, label=f"random guess ({chance:g}{'%' if scale == 100 else ''})")
+        legend_outside(ax)
     ax.grid(axis="y", alpha=0.3)
     ax.set_title(title or f"{ylabel}: mean ± 1 std over rounds", fontsize=10)
-    return save(fig, path)
+    return fig

@@ -12,7 +12,6 @@ threshold in force and the margin between the worst run and the threshold.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 import time
@@ -24,7 +23,8 @@ sys.path.insert(0, str(KIT))
 
 from autograder import thresholds  # noqa: E402
 from autograder.sandbox.judge import Worker  # noqa: E402
-from course.data import generate_disc_set, generate_pair_sets  # noqa: E402
+from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: E402
+from course.files import write_json  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
 FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses others (thresholds.P1["seed"], ...)
@@ -32,7 +32,8 @@ FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses other
 
 def p1_runs(impl: Path, seed: int) -> dict[str, float]:
     cfg = thresholds.P1
-    train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(cfg["pairs"], seed=seed)
+    train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
+        cfg["pairs"], seed=seed, data_dir=BUNDLED)  # the data the suite grades on, whatever COURSE_MNIST_DIR says
     out = {}
     worker = Worker(impl, "project1")
     try:
@@ -108,8 +109,8 @@ def main(argv=None) -> int:
         print(f"{impl:<9} {project}: {statistics.mean(values):.1f} s per seed (training probes, worker included)")
     print(f"wall time {time.perf_counter() - start:.0f} s")
     if args.json:
-        Path(args.json).write_text(json.dumps({"seeds": args.seeds, "first_seed": FIRST_SEED, "p1": thresholds.P1,
-                                               "circle": thresholds.P2_CIRCLE, "summary": summary}, indent=2))
+        write_json(args.json, {"seeds": args.seeds, "first_seed": FIRST_SEED, "p1": thresholds.P1,
+                               "circle": thresholds.P2_CIRCLE, "summary": summary})
     low = [e for e in summary if e["margin"] < 0]
     if low:
         print("below threshold: " + ", ".join(f"{e['probe']} ({e['impl']})" for e in low))

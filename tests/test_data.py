@@ -1,7 +1,6 @@
 """course.data: shapes, the target rule, disjointness, reproducibility, the IDX reader and its errors."""
 
 import gzip
-import struct
 
 import numpy as np
 import pytest
@@ -9,6 +8,7 @@ import torch
 
 from course import data
 from course.errors import DataError
+from mnist_idx import idx_bytes, write_mnist
 
 
 @pytest.fixture(scope="module")
@@ -146,29 +146,9 @@ def test_bundled_subset_is_cached(tmp_path, monkeypatch):
 # --------------------------------------------------------------------------------------------------
 
 
-def _idx_bytes(array: np.ndarray) -> bytes:
-    header = bytes([0, 0, 0x08, array.ndim]) + struct.pack(f">{array.ndim}I", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def _write_mnist(folder, n_train=40, n_test=20, gz=False, seed=0):
-    rng = np.random.default_rng(seed)
-    folder.mkdir(parents=True, exist_ok=True)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, (n_train, 28, 28)),
-        "train-labels-idx1-ubyte": np.arange(n_train) % 10,
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, (n_test, 28, 28)),
-        "t10k-labels-idx1-ubyte": np.arange(n_test) % 10,
-    }
-    for name, array in arrays.items():
-        raw = _idx_bytes(array)
-        (folder / (name + ".gz" if gz else name)).write_bytes(gzip.compress(raw) if gz else raw)
-    return arrays
-
-
 @pytest.mark.parametrize("gz", [False, True])
 def test_read_idx(tmp_path, gz):
-    arrays = _write_mnist(tmp_path, gz=gz)
+    arrays = write_mnist(tmp_path, gz=gz)
     suffix = ".gz" if gz else ""
     images = data.read_idx(tmp_path / f"train-images-idx3-ubyte{suffix}")
     labels = data.read_idx(tmp_path / f"train-labels-idx1-ubyte{suffix}")
@@ -180,7 +160,7 @@ def test_read_idx(tmp_path, gz):
 @pytest.mark.parametrize("layout", ["flat", "torchvision"])
 def test_full_mnist_folder(tmp_path, layout, monkeypatch):
     folder = tmp_path / "MNIST" / "raw" if layout == "torchvision" else tmp_path
-    arrays = _write_mnist(folder, gz=layout == "torchvision")
+    arrays = write_mnist(folder, gz=layout == "torchvision")
     pools = data.load_mnist(tmp_path)
     assert pools.train_images.shape == (40, 28, 28) and pools.test_images.shape == (20, 28, 28)
     sets = data.generate_pair_sets(20, seed=0, data_dir=tmp_path, nb_test=10)
@@ -198,19 +178,36 @@ def test_missing_folder_names_it_and_the_layout(tmp_path):
 
 
 def test_missing_file_is_named(tmp_path):
-    _write_mnist(tmp_path)
+    write_mnist(tmp_path)
     (tmp_path / "t10k-labels-idx1-ubyte").unlink()
     with pytest.raises(DataError, match=r"t10k-labels-idx1-ubyte not found in .*expected a folder"):
         data.load_mnist(tmp_path)
 
 
+@pytest.mark.parametrize("folder", ["empty", "missing"])
+def test_folder_from_course_mnist_dir_is_named_as_such(tmp_path, monkeypatch, folder):
+    """An empty or a missing folder that came from COURSE_MNIST_DIR: the message names the variable."""
+    path = tmp_path / "mnist"
+    if folder == "empty":
+        path.mkdir()
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(path))
+    for load in (data.load_mnist, lambda: data.generate_pair_sets(10, seed=0)):
+        with pytest.raises(DataError) as caught:
+            load()
+        message = str(caught.value)
+        assert f"{path} (from COURSE_MNIST_DIR)" in message and "unset it" in message, message
+    with pytest.raises(DataError) as caught:  # the same folder given explicitly: no variable to blame
+        data.load_mnist(path)
+    assert "COURSE_MNIST_DIR" not in str(caught.value) and str(path) in str(caught.value)
+
+
 def test_corrupt_files_are_named(tmp_path):
-    _write_mnist(tmp_path)
+    write_mnist(tmp_path)
     bad = tmp_path / "train-images-idx3-ubyte"
     bad.write_bytes(b"not an idx file at all")
     with pytest.raises(DataError, match=r"corrupt MNIST file .*train-images-idx3-ubyte.*magic"):
         data.load_mnist(tmp_path)
-    raw = _idx_bytes(np.zeros((40, 28, 28)))
+    raw = idx_bytes(np.zeros((40, 28, 28)))
     bad.write_bytes(raw[:-100])
     with pytest.raises(DataError, match=r"corrupt MNIST file .*truncated"):
         data.load_mnist(tmp_path)
@@ -220,8 +217,8 @@ def test_corrupt_files_are_named(tmp_path):
 
 
 def test_label_count_mismatch(tmp_path):
-    _write_mnist(tmp_path)
-    (tmp_path / "train-labels-idx1-ubyte").write_bytes(_idx_bytes(np.arange(39) % 10))
+    write_mnist(tmp_path)
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(np.arange(39) % 10))
     with pytest.raises(DataError, match=r"40 images but labels of shape \(39,\)"):
         data.load_mnist(tmp_path)
 

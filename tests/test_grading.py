@@ -17,6 +17,7 @@ from autograder import rubric
 from autograder.commands import check
 from autograder.cli import main as autograder_main
 from course.submission import KIT_ROOT
+from mnist_idx import write_mnist
 
 SOLUTIONS = KIT_ROOT / "solutions"
 ASSIGNMENTS = KIT_ROOT / "assignments"
@@ -110,6 +111,23 @@ def test_plain_submission_clears_every_project1_task(tmp_path):
     report, output = grade(PLAIN, tmp_path, "--task", "p1")
     lost = {t["task"]: t["feedback"] for t in report["tasks"] if t["points"] < t["max_points"]}
     assert not lost, json.dumps(lost, indent=1)[:4000]
+
+
+@pytest.mark.parametrize("mnist_dir", ["empty", "small full MNIST"])
+def test_grades_ignore_course_mnist_dir(tmp_path, monkeypatch, mnist_dir):
+    """The suite grades on the bundled subset its thresholds were calibrated on, whatever COURSE_MNIST_DIR says.
+
+    p1.shapes draws 50 pairs: an empty folder, or a valid full-MNIST folder too small for 50 pairs, would make
+    it fail if the suite read the variable; ignored, the reference keeps its full marks."""
+    folder = tmp_path / "mnist"
+    if mnist_dir == "empty":
+        folder.mkdir()
+    else:
+        write_mnist(folder, n_train=40, n_test=20)
+    monkeypatch.setenv("COURSE_MNIST_DIR", str(folder))
+    report, output = grade(SOLUTIONS, tmp_path, "--task", "p1.shapes", visibility="public")
+    task = by_task(report)["p1.shapes"]
+    assert task["points"] == task["max_points"] > 0, f"{task['feedback']}\n{output[-2000:]}"
 
 
 # ------------------------------------------------------------------------------------------------ bad submissions

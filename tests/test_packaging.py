@@ -2,6 +2,7 @@
 students run `autograder check` and `tox` from the bundle, which installs the kit alone."""
 
 import ast
+import importlib.metadata as metadata
 import re
 import sys
 
@@ -15,6 +16,8 @@ tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
 DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "mlxtend": "mlxtend", "matplotlib": "matplotlib", "tqdm": "tqdm",
                  "pytest": "pytest", "_pytest": "pytest"}
 LOCAL = {"course", "autograder"}
+TEMPLATES = KIT_ROOT / "autograder" / "templates"
+SHELL_BUILTINS = {".", "source", "cd", "export"}
 
 
 def runtime_dependencies() -> set[str]:
@@ -34,6 +37,8 @@ def test_module_level_imports_are_runtime_dependencies():
     deps = runtime_dependencies()
     missing = []
     for path in sorted((KIT_ROOT / "course").rglob("*.py")) + sorted((KIT_ROOT / "autograder").rglob("*.py")):
+        if TEMPLATES in path.parents:  # files of the student bundle (toxfile.py is run by tox), never imported
+            continue
         for name in module_level_imports(path):
             if name in sys.stdlib_module_names or name in LOCAL:
                 continue
@@ -46,3 +51,53 @@ def test_module_level_imports_are_runtime_dependencies():
 def test_the_grading_time_limits_are_installed():
     """The suite's per-test backstop is pytest-timeout's marker: without the plugin a hung test would hang the run."""
     assert "pytest-timeout" in runtime_dependencies()
+
+
+# ------------------------------------------------------------------------------------------------ the student bundle
+
+
+def commands_named(markdown: str, known: set[str]) -> set[str]:
+    """The commands a README tells its reader to type: the first word of every line of its ```bash blocks, and of
+    every inline code span whose first word is a command (one of ``known``)."""
+    named = set()
+    for block in re.findall(r"```bash\n(.*?)```", markdown, flags=re.S):
+        for line in block.splitlines():
+            for command in re.split(r"&&|\|\||;|\|", line.split("#", 1)[0]):
+                if command.split() and command.split()[0] not in SHELL_BUILTINS:
+                    named.add(command.split()[0])
+    for span in re.findall(r"`([^`\n]+)`", markdown):
+        words = span.split()
+        if len(words) > 1 and words[0] in known:
+            named.add(words[0])
+    return named
+
+
+def console_scripts(requirements: list[str]) -> set[str]:
+    """The console commands installed by ``requirements`` and everything they require (installed here), by name."""
+    seen, todo, scripts = set(), [re.split(r"[<>=!~\[ ;]", r, maxsplit=1)[0] for r in requirements], set()
+    while todo:
+        name = todo.pop().lower().replace("_", "-")
+        if name in seen:
+            continue
+        seen.add(name)
+        try:
+            dist = metadata.distribution(name)
+        except metadata.PackageNotFoundError:
+            continue
+        scripts |= {ep.name for ep in dist.entry_points if ep.group == "console_scripts"}
+        todo += [re.split(r"[<>=!~\[ ;(]", r, maxsplit=1)[0] for r in dist.requires or [] if "extra ==" not in r]
+    return scripts
+
+
+def test_bundle_setup_installs_every_command_its_readme_names():
+    """The bundle's README installs one extra (pip install -e ".[EXTRA]"); every command it names comes from the
+    virtual environment (python, pip), the kit's own scripts, or that extra ("tox: command not found" otherwise)."""
+    project = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text())["project"]
+    readme = (TEMPLATES / "README.md").read_text()
+    extras = re.findall(r'pip install -e "\.\[(\w+)\]"', readme)
+    assert len(extras) == 1 and extras[0] in project["optional-dependencies"], extras
+    provided = {"python", "pip"} | set(project["scripts"]) | console_scripts(project["optional-dependencies"][extras[0]])
+    known = {ep.name for ep in metadata.entry_points(group="console_scripts")} | provided
+    named = commands_named(readme, known)
+    assert {"tox", "autograder", "course"} <= named, f"the README's commands were not found: {named}"
+    assert named <= provided, f"the bundle's README names {sorted(named - provided)}, which its set-up does not install"

@@ -5,8 +5,11 @@ student bundle that leaks nothing from the solutions or the hidden tests."""
 from __future__ import annotations
 
 import ast
+import importlib.util
 import inspect
 import json
+import re
+import shutil
 import subprocess
 import sys
 import textwrap
@@ -90,14 +93,14 @@ def _fixture_notebook() -> str:
 @pytest.fixture
 def src(tmp_path):
     root = tmp_path / "src"
-    (root / "proj").mkdir(parents=True)
-    (root / "proj" / "mod.py").write_text(MODULE)
-    (root / "proj" / "plain.py").write_text("VALUE = 1\n")
-    (root / "proj" / "nb.ipynb").write_text(_fixture_notebook())
-    (root / "proj" / "data.bin").write_bytes(bytes(range(256)))
+    (root / "project1").mkdir(parents=True)
+    (root / "project1" / "mod.py").write_text(MODULE)
+    (root / "project1" / "plain.py").write_text("VALUE = 1\n")
+    (root / "project1" / "nb.ipynb").write_text(_fixture_notebook())
+    (root / "project1" / "data.bin").write_bytes(bytes(range(256)))
     for skipped in ("__pycache__/mod.cpython-311.pyc", "results/figure.png", ".ipynb_checkpoints/nb-checkpoint.ipynb"):
-        (root / "proj" / skipped).parent.mkdir(parents=True, exist_ok=True)
-        (root / "proj" / skipped).write_text("skip me")
+        (root / "project1" / skipped).parent.mkdir(parents=True, exist_ok=True)
+        (root / "project1" / skipped).write_text("skip me")
     return root
 
 
@@ -134,8 +137,8 @@ def test_python_without_markers_is_unchanged():
     (f"### {BEGIN_HID}\nassert 1\n### {END_SOL}\n", 3, "never opened"),
 ])
 def test_bad_markers_name_file_and_line(src, tmp_path, body, line, words):
-    (src / "proj" / "broken.py").write_text(body)
-    with pytest.raises(release.ReleaseError, match=rf"proj/broken\.py, line {line}\b.*{words}"):
+    (src / "project1" / "broken.py").write_text(body)
+    with pytest.raises(release.ReleaseError, match=rf"project1/broken\.py, line {line}\b.*{words}"):
         release.release(src, tmp_path / "out")
     assert not (tmp_path / "out").exists()
 
@@ -144,7 +147,7 @@ def test_bad_markers_name_file_and_line(src, tmp_path, body, line, words):
 
 def test_notebook_is_cleared_by_nbgrader(src, tmp_path):
     release.release(src, tmp_path / "out")
-    text = (tmp_path / "out" / "proj" / "nb.ipynb").read_text()
+    text = (tmp_path / "out" / "project1" / "nb.ipynb").read_text()
     nb = nbformat.reads(text, as_version=4)
     nbformat.validate(nb)
     cells = {cell.id: cell for cell in nb.cells}
@@ -160,14 +163,14 @@ def test_notebook_is_cleared_by_nbgrader(src, tmp_path):
 
 def test_notebook_region_outside_a_solution_cell_names_the_cell(src, tmp_path):
     cell = nbformat.v4.new_code_cell(f"### {BEGIN_SOL}\nx = 1\n### {END_SOL}", id="loose")
-    (src / "proj" / "nb.ipynb").write_text(_notebook([cell]))
-    with pytest.raises(release.ReleaseError, match=r"proj/nb\.ipynb, cell 1 \(id loose\).*solution cell"):
+    (src / "project1" / "nb.ipynb").write_text(_notebook([cell]))
+    with pytest.raises(release.ReleaseError, match=r"project1/nb\.ipynb, cell 1 \(id loose\).*solution cell"):
         release.release(src, tmp_path / "out")
 
 
 def test_notebook_bad_marker_names_cell_and_line(src, tmp_path):
     cell = nbformat.v4.new_code_cell(f"x = 1\n### {BEGIN_SOL}\ny = 2", id="open", metadata=_nbg("open", solution=True))
-    (src / "proj" / "nb.ipynb").write_text(_notebook([cell]))
+    (src / "project1" / "nb.ipynb").write_text(_notebook([cell]))
     with pytest.raises(release.ReleaseError, match=r"nb\.ipynb, cell 1 \(id open\), line 2"):
         release.release(src, tmp_path / "out")
 
@@ -177,9 +180,10 @@ def test_notebook_bad_marker_names_cell_and_line(src, tmp_path):
 def test_tree_is_released_copied_and_skipped(src, tmp_path):
     count = release.release(src, tmp_path / "out")
     tree = _tree(tmp_path / "out")
-    assert sorted(tree) == ["proj/data.bin", "proj/mod.py", "proj/nb.ipynb", "proj/plain.py"] and count == 4
-    assert tree["proj/data.bin"] == bytes(range(256))
-    assert tree["proj/plain.py"] == b"VALUE = 1\n"
+    assert sorted(tree) == ["project1/data.bin", "project1/mod.py", "project1/nb.ipynb",
+                            "project1/plain.py"] and count == 4
+    assert tree["project1/data.bin"] == bytes(range(256))
+    assert tree["project1/plain.py"] == b"VALUE = 1\n"
 
 
 def test_release_is_deterministic(src, tmp_path):
@@ -195,14 +199,14 @@ def test_failed_release_leaves_destination_untouched(src, tmp_path):
     out = tmp_path / "out"
     release.release(src, out)
     before = _tree(out)
-    (src / "proj" / "zz_broken.py").write_text(f"### {BEGIN_SOL}\n")  # fails after the other files are written
+    (src / "project1" / "zz_broken.py").write_text(f"### {BEGIN_SOL}\n")  # fails after the other files are written
     with pytest.raises(release.ReleaseError):
         release.release(src, out)
     assert _tree(out) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out", "src"], "no temporary folder is left behind"
 
 
-@pytest.mark.parametrize("dest", ["src", "src/proj/inner", "."])
+@pytest.mark.parametrize("dest", ["src", "src/project1/inner", "."])
 def test_dangerous_destinations_are_refused(src, tmp_path, dest):
     with pytest.raises(release.ReleaseError):
         release.release(src, tmp_path / dest)
@@ -219,14 +223,68 @@ def test_command_release_check_and_errors(src, tmp_path, capsys):
     out = tmp_path / "out"
     assert cli.main(["release", "--source", str(src), "--dest", str(out)]) == 0
     assert cli.main(["release", "--source", str(src), "--dest", str(out), "--check"]) == 0
-    (out / "proj" / "plain.py").write_text("edited by hand\n")
+    (out / "project1" / "plain.py").write_text("edited by hand\n")
     capsys.readouterr()
     assert cli.main(["release", "--source", str(src), "--dest", str(out), "--check"]) == 1
-    assert "differs: proj/plain.py" in capsys.readouterr().out
-    (src / "proj" / "broken.py").write_text(f"### {END_HID}\n")
+    assert "differs: project1/plain.py" in capsys.readouterr().out
+    (src / "project1" / "broken.py").write_text(f"### {END_HID}\n")
     assert cli.main(["release", "--source", str(src), "--dest", str(out)]) == 2
     err = capsys.readouterr().err
     assert "broken.py, line 1" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("source", ["empty", "one project's folder"])
+def test_source_without_projects_is_refused_and_deletes_nothing(src, tmp_path, capsys, source):
+    """`--source EMPTY_DIR` or `--source solutions/project1` (run from anywhere) is refused with a message."""
+    out = tmp_path / "out"
+    release.release(src, out)
+    before = _tree(out)
+    bad = tmp_path / "empty" if source == "empty" else src / "project1"
+    bad.mkdir(exist_ok=True)
+    capsys.readouterr()
+    assert cli.main(["release", "--source", str(bad), "--dest", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "holds neither project1/ nor project2/" in err and "Traceback" not in err
+    assert cli.main(["release", "--source", str(bad), "--dest", str(out), "--check"]) == 2
+    assert _tree(out) == before
+
+
+def _two_projects(root: Path) -> Path:
+    for name in ("project1", "project2"):
+        (root / name).mkdir(parents=True)
+        (root / name / "plain.py").write_text(f"NAME = {name!r}\n")
+    return root
+
+
+def test_release_never_drops_a_project_without_force(tmp_path, capsys):
+    both, one = _two_projects(tmp_path / "both"), tmp_path / "one"
+    (one / "project1").mkdir(parents=True)
+    (one / "project1" / "plain.py").write_text("NAME = 'project1'\n")
+    out = tmp_path / "out"
+    release.release(both, out)
+    before = _tree(out)
+    capsys.readouterr()
+    assert cli.main(["release", "--source", str(one), "--dest", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "project2/" in err and "--force" in err and "Traceback" not in err
+    assert _tree(out) == before
+    old_bundle = _two_projects(tmp_path / "bundle" / "assignments").parent  # a bundle released from both
+    with pytest.raises(release.ReleaseError, match=r"assignments holds project2/.*--force"):
+        release.build_bundle(old_bundle, one)
+    assert sorted(_tree(old_bundle)) == ["assignments/project1/plain.py", "assignments/project2/plain.py"]
+    assert cli.main(["release", "--source", str(one), "--dest", str(out), "--force"]) == 0
+    assert sorted(_tree(out)) == ["project1/plain.py"]
+
+
+def test_release_never_replaces_a_folder_that_is_not_a_release(src, tmp_path, capsys):
+    notes = tmp_path / "notes"
+    notes.mkdir()
+    (notes / "todo.txt").write_text("mine\n")
+    capsys.readouterr()
+    assert cli.main(["release", "--source", str(src), "--dest", str(notes)]) == 2
+    assert "not empty" in capsys.readouterr().err
+    assert cli.main(["release", "--source", str(src), "--dest", str(tmp_path / "out"), "--bundle", str(notes)]) == 2
+    assert _tree(notes) == {"todo.txt": b"mine\n"} and not (tmp_path / "out").exists(), "refused before writing"
 
 
 # ----------------------------------------------------------------------------------------- the real release
@@ -329,7 +387,7 @@ def bundle(tmp_path_factory):
 
 def test_bundle_holds_exactly_what_a_student_receives(bundle, fresh_release):
     top = sorted(p.name for p in bundle.iterdir())
-    expected = ["README.md", "assignments", "autograder", "course", "pyproject.toml", "tox.ini"]
+    expected = ["assignments", "autograder", "course", "docs", "pyproject.toml", *release.BUNDLE_TEMPLATES.values()]
     if (KIT_ROOT / "LICENSE").is_file():
         expected.append("LICENSE")
     assert top == sorted(expected)
@@ -338,6 +396,54 @@ def test_bundle_holds_exactly_what_a_student_receives(bundle, fresh_release):
     assert (bundle / "README.md").read_bytes() == (release.TEMPLATES / "README.md").read_bytes()
     tox = (bundle / "tox.ini").read_text()
     assert "torch==2.13.0" in tox and "autograder check assignments" in tox
+
+
+def test_bundle_holds_the_handouts_its_readme_points_to(bundle):
+    handouts = sorted(KIT_ROOT.glob(release.BUNDLE_DOCS))
+    assert [p.name for p in handouts] == ["handout-project1.md", "handout-project2.md"]
+    for path in handouts:
+        assert (bundle / "docs" / path.name).read_bytes() == path.read_bytes()
+    readme = (bundle / "README.md").read_text()
+    links = re.findall(r"\]\(([^)#]+)\)", readme)
+    assert {f"docs/{p.name}" for p in handouts} <= set(links), links
+    assert all((bundle / link).is_file() for link in links if "://" not in link), links
+
+
+def test_bundle_gitignore_keeps_environments_and_outputs_out_and_the_work_in(bundle, tmp_path):
+    """`git check-ignore` with the bundle's own .gitignore: the .venv its README creates, tox's environments,
+    results and caches are ignored; no file of the bundle is."""
+    git = shutil.which("git")
+    if git is None:
+        pytest.skip("git is not installed")
+    repo = tmp_path / "clone"
+    repo.mkdir()
+    subprocess.run([git, "init", "-q", str(repo)], check=True)
+    shutil.copyfile(bundle / ".gitignore", repo / ".gitignore")
+
+    def ignored(paths):
+        done = subprocess.run([git, "check-ignore", "--no-index", "--stdin"], cwd=repo, input="\n".join(paths),
+                              capture_output=True, text=True)
+        assert done.returncode in (0, 1), done.stderr
+        return set(done.stdout.split())
+
+    outputs = [".venv/bin/python", ".tox/grade/bin/python", "results/project1/test_accuracy.png",
+               "assignments/project1/__pycache__/models.cpython-311.pyc", ".ipynb_checkpoints/x.ipynb",
+               "assignments/project1/.ipynb_checkpoints/project1-checkpoint.ipynb", "dl_miniprojects.egg-info/PKG-INFO"]
+    assert ignored(outputs) == set(outputs)
+    work = [p.relative_to(bundle).as_posix() for p in bundle.rglob("*") if p.is_file()]
+    assert not ignored(work), "the bundle's .gitignore hides files of the bundle itself"
+
+
+def test_kit_gitignore_keeps_submissions_and_grades_out():
+    """docs/instructor-guide.md puts submissions/ and grades/ in the kit's folder: never committed."""
+    git = shutil.which("git")
+    if git is None or not (KIT_ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    paths = ["submissions/alice/project1/models.py", "grades/alice.json", "student/README.md"]
+    done = subprocess.run([git, "check-ignore", "--no-index", *paths], cwd=KIT_ROOT, capture_output=True, text=True)
+    assert set(done.stdout.split()) == set(paths), done.stdout + done.stderr
+    guide = (KIT_ROOT / "docs" / "instructor-guide.md").read_text()
+    assert "submissions/" in guide and "grades/" in guide
 
 
 def _bundled_sources() -> list[tuple[str, str]]:
@@ -386,11 +492,33 @@ def test_bundle_runs_on_its_own(bundle):
 
 
 def test_bundle_grades_its_skeletons(bundle):
-    """The bundle's own suite (hidden tests stripped) runs and grades the bundled skeletons."""
+    """The bundle's own suite (hidden tests stripped) runs and grades the bundled skeletons; its toxfile.py finds
+    the score in that output, to repeat it as tox's last line."""
     done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", "assignments", "--task", "p2.mse"],
                           cwd=bundle, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout + done.stderr
     assert "Total: 0 / 5" in done.stdout and "not implemented" in done.stdout
+    pytest.importorskip("tox")
+    spec = importlib.util.spec_from_file_location("bundle_toxfile", bundle / "toxfile.py")
+    toxfile = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(toxfile)
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("Total: 0 / 5") and toxfile.score_line(["tox's own line", done.stdout]) == last
+    assert toxfile.score_line(["autograder: error: the grading suite stopped"]) is None
+
+
+@pytest.mark.slow
+def test_bundle_tox_ends_with_the_score(bundle):
+    """The real thing, as a student runs it (about 2 minutes: a fresh environment with torch and the kit): tox
+    exits 0 at 0 points and its last line is the score, below tox's own summary."""
+    tox = Path(sys.executable).with_name("tox")
+    if not tox.exists():
+        pytest.skip("tox is not installed")
+    done = subprocess.run([str(tox), "--", "--task", "p2.mse"], cwd=bundle, capture_output=True, text=True,
+                          timeout=1200)
+    lines = done.stdout.strip().splitlines()
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert lines[-1].startswith("Total: 0 / 5") and any("congratulations" in line for line in lines[-3:-1]), lines[-5:]
 
 
 def test_student_tox_ini_installs_torch_then_the_kit(bundle):

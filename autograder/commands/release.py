@@ -15,9 +15,15 @@ with the file and line. The release is deterministic (same sources -> byte-ident
 built in a temporary folder beside the destination, which then replaces the destination in one rename, so a
 failure never leaves a half-written folder.
 
+The source must hold ``project1/`` and/or ``project2/`` (the folder that contains them, not one project's
+folder). A release never silently shrinks its destination: when the destination holds a project the source
+lacks, or holds files but no project at all (it is not a release), nothing is written or deleted unless
+``--force`` says so.
+
   autograder release                      solutions/ -> assignments/ (paths relative to the kit root)
   autograder release --check              exit 1 when assignments/ differs from a fresh release; writes nothing
   autograder release --bundle student/    also build exactly what a student receives into student/
+  autograder release --source S --force   replace the destination even if S holds fewer projects than it
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
-from course.submission import KIT_ROOT
+from course.submission import KIT_ROOT, PROJECTS
 
 TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 # never released: caches, editor and Jupyter droppings, experiment outputs written next to the notebooks
@@ -39,9 +45,14 @@ SKIP_NAMES = frozenset({
     ".git", ".DS_Store", "results", "out",
 })
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
-# the student bundle: these kit paths, plus assignments/ (a fresh release), README.md and tox.ini (templates)
+# the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
 BUNDLE_TREES = ("course", "autograder")
 BUNDLE_FILES = ("pyproject.toml", "LICENSE")
+# autograder/templates/<name> -> the bundle's root (gitignore is stored without its dot, so that git does not read
+# it as the kit's own ignore file for that folder)
+BUNDLE_TEMPLATES = {"README.md": "README.md", "tox.ini": "tox.ini", "toxfile.py": "toxfile.py",
+                    "gitignore": ".gitignore"}
+BUNDLE_DOCS = "docs/handout-project*.md"  # the handouts, copied to the bundle's docs/
 
 
 class ReleaseError(CourseError):
@@ -231,6 +242,37 @@ def _check_destination(dest: Path, source: Path) -> None:
         raise ReleaseError(f"refusing to replace {dest}: it is a git repository")
 
 
+def projects(root: Path) -> list[str]:
+    """The project folders (``project1``, ``project2``) that ``root`` holds."""
+    return [name for name in PROJECTS if (Path(root) / name).is_dir()]
+
+
+def _check_source(source: Path) -> None:
+    """Refuse a source that is not a folder of projects (an empty folder, or one project's own folder)."""
+    if not source.is_dir():
+        raise ReleaseError(f"source folder {source} not found; give --source, the folder of annotated solutions")
+    if not projects(source):
+        raise ReleaseError(f"source folder {source} holds neither project1/ nor project2/; give --source the folder "
+                           "that contains them (like solutions/, not solutions/project1)")
+
+
+def _check_not_shrinking(source: Path, dest: Path, force: bool, inside: str = "") -> None:
+    """Refuse to replace ``dest`` (whose release is ``dest/inside``) by a release of ``source`` that would delete a
+    project, or to replace a non-empty folder that holds no release at all, unless ``force``."""
+    if force or not dest.is_dir():
+        return
+    released = dest / inside
+    lost = [name for name in projects(released) if name not in projects(source)]
+    if lost:
+        raise ReleaseError(f"{released} holds {' and '.join(n + '/' for n in lost)}, which {source} lacks: the "
+                           "release would delete it. Release from the folder holding every project, or give --force "
+                           "to replace it anyway")
+    if not projects(released) and any(dest.iterdir()):
+        raise ReleaseError(f"{dest} is not empty and holds no release (no project1/ or project2/"
+                           f"{' in ' + inside + '/' if inside else ''}): replacing it would delete its files. Choose "
+                           "another folder, or give --force")
+
+
 def build_atomically(dest: Path, build) -> int:
     """Call ``build(tmp)`` on a fresh folder beside ``dest``, then swap it in; on error ``dest`` is untouched."""
     dest = dest.resolve()
@@ -258,23 +300,29 @@ def build_atomically(dest: Path, build) -> int:
             shutil.rmtree(old, ignore_errors=True)
 
 
-def release(source: Path, dest: Path) -> int:
-    """Write the student version of ``source`` into ``dest`` (replaced atomically); returns the file count."""
+def release(source: Path, dest: Path, *, force: bool = False) -> int:
+    """Write the student version of ``source`` into ``dest`` (replaced atomically); returns the file count.
+
+    Refuses a source without projects, and (unless ``force``) a destination the release would shrink."""
     source = Path(source)
-    if not source.is_dir():
-        raise ReleaseError(f"source folder {source} not found; give --source, the folder of annotated solutions")
+    _check_source(source)
     _check_destination(Path(dest), source)
+    _check_not_shrinking(source, Path(dest), force)
     return build_atomically(Path(dest), lambda tmp: write_tree(source, tmp, source.name))
 
 
-def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT) -> int:
+def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: bool = False) -> int:
     """Write what a student receives into ``dest`` (replaced atomically): course/, autograder/ (every .py
     through the same stripping, so hidden tests never ship), a fresh release of ``source`` as assignments/,
-    pyproject.toml, the student README.md and tox.ini. Never solutions/ or the kit's tests/."""
+    pyproject.toml, the templates (the student README.md, tox.ini, toxfile.py, .gitignore) and the handouts in
+    docs/. Never solutions/ or the kit's tests/.
+
+    Refuses a source without projects and, unless ``force``, a ``dest`` whose assignments/ holds a project
+    ``source`` lacks, or a non-empty ``dest`` that is not a bundle."""
     kit_root, source = Path(kit_root), Path(source)
-    if not source.is_dir():
-        raise ReleaseError(f"source folder {source} not found; give --source, the folder of annotated solutions")
+    _check_source(source)
     _check_destination(Path(dest), source)
+    _check_not_shrinking(source, Path(dest), force, inside="assignments")
     for tree in BUNDLE_TREES:
         _check_destination(Path(dest), kit_root / tree)
 
@@ -287,15 +335,27 @@ def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT) -> int:
             if (kit_root / name).is_file():
                 shutil.copyfile(kit_root / name, tmp / name)
                 count += 1
-        for name in ("README.md", "tox.ini"):
+        for name, target in BUNDLE_TEMPLATES.items():
             template = TEMPLATES / name
             if not template.is_file():
                 raise ReleaseError(f"student template {template} is missing")
-            shutil.copyfile(template, tmp / name)
+            shutil.copyfile(template, tmp / target)
             count += 1
-        return count
+        return count + _copy_handouts(kit_root, tmp)
 
     return build_atomically(Path(dest), build)
+
+
+def _copy_handouts(kit_root: Path, bundle: Path) -> int:
+    """Copy the handouts (``BUNDLE_DOCS``) into ``bundle/docs/``; returns how many. None found is an error: the
+    bundle's README points to them."""
+    handouts = sorted(kit_root.glob(BUNDLE_DOCS))
+    if not handouts:
+        raise ReleaseError(f"no handout matches {kit_root / BUNDLE_DOCS}; the student README points to them")
+    (bundle / "docs").mkdir()
+    for path in handouts:
+        shutil.copyfile(path, bundle / "docs" / path.name)
+    return len(handouts)
 
 
 def compare_trees(expected: Path, actual: Path) -> list[str]:
@@ -324,9 +384,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="student skeletons to (re)write (default: assignments, relative to the kit root)")
     parser.add_argument("--bundle", metavar="DIR", default=None,
                         help="also build the student bundle into DIR (replaced): course/, assignments/, the public "
-                             "grading tests, pyproject.toml, README.md, tox.ini (relative to the current folder)")
+                             "grading tests, the handouts (docs/), pyproject.toml, README.md, tox.ini, .gitignore "
+                             "(relative to the current folder)")
     parser.add_argument("--check", action="store_true",
                         help="only compare --dest with a fresh release; exit 1 when they differ")
+    parser.add_argument("--force", action="store_true",
+                        help="replace --dest (and the bundle) even when the source holds fewer projects than it")
 
 
 def run(args) -> int:
@@ -336,9 +399,8 @@ def run(args) -> int:
         raise ReleaseError("autograder release needs nbgrader, an instructor tool: install the kit with its dev "
                            "extras, pip install -e \".[dev]\"")
     source, dest = _kit_path(args.source), _kit_path(args.dest)
+    _check_source(source)
     if args.check:
-        if not source.is_dir():
-            raise ReleaseError(f"source folder {source} not found")
         with tempfile.TemporaryDirectory() as tmp:
             write_tree(source, Path(tmp) / "release", source.name)
             diff = compare_trees(Path(tmp) / "release", dest)
@@ -348,10 +410,12 @@ def run(args) -> int:
             return 1
         print(f"{dest} is up to date with {source}")
         return 0
-    count = release(source, dest)
+    bundle = Path(args.bundle).expanduser().resolve() if args.bundle else None
+    if bundle is not None:  # refuse before writing anything
+        _check_not_shrinking(source, bundle, args.force, inside="assignments")
+    count = release(source, dest, force=args.force)
     print(f"released {count} files: {source} -> {dest}")
-    if args.bundle:
-        bundle = Path(args.bundle).expanduser().resolve()
-        count = build_bundle(bundle, source)
+    if bundle is not None:
+        count = build_bundle(bundle, source, force=args.force)
         print(f"bundled {count} files for students into {bundle}")
     return 0

@@ -7,8 +7,9 @@ accuracy (and of the digit accuracy where a net predicts digits) and writes into
 
 * ``project1.json`` / ``project1.csv``: one row per network and round, and the summary;
 * ``project1_epochs.json`` / ``project1_epochs.csv``: the per-epoch history of every run;
-* ``learning_curves.png`` (train/test accuracy per epoch, mean ± 1 std), ``loss_curves.png``,
-  ``test_accuracy.png`` (bars of mean ± 1 std).
+* ``learning_curves.png`` (train/test accuracy per epoch, mean ± 1 std), ``loss_curves.png`` (the nets trained on
+  the target loss in one panel, the auxiliary net's combined loss in another, each on its own scale),
+  ``test_accuracy.png`` (bars of mean ± 1 std on a 0-100% axis, the 50% of a random guess marked).
 """
 
 from __future__ import annotations
