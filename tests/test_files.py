@@ -24,6 +24,9 @@ OTHER_WRITERS = {
     "autograder/batch/runner.py": "writes a submission it received into a temporary folder to grade it",
     "autograder/batch/similarity.py": "writes the code texts copydetect compares",
     "scripts/similarity_scale.py": "builds a synthetic class of submissions",
+    "autograder/notebooks/course.py": "copies the course's source files into nbgrader's course folder",
+    "autograder/notebooks/execute.py": "copies a notebook's assignment folder to execute it in the sandbox",
+    "autograder/notebooks/grading.py": "copies a student's folder into nbgrader's submitted/",
 }
 # calls that write a file: a method of any object, or a function of a module
 WRITE_METHODS = {"write_text", "write_bytes", "savefig"}
