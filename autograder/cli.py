@@ -14,6 +14,8 @@ COMMANDS = {
     "check": "autograder.commands.check",
     "grade": "autograder.commands.grade",
     "similarity": "autograder.commands.similarity",
+    "nbgrader": "autograder.commands.nbgrader",
+    "gradescope": "autograder.commands.gradescope",
 }
 
 

@@ -52,7 +52,25 @@ def flags(record: Record) -> list[str]:
     found += [flag for flag, names in FLAGS.items() if statuses & set(names)]
     if any("printed more than" in note for note in report.get("notes", [])):
         found.append("output_cut")
+    if any(nb.get("flags") for nb in notebooks(record).values()):
+        found.append("notebook")
     return found
+
+
+def notebooks(record: Record) -> dict:
+    """project → the notebook's points from nbgrader (``score``, ``max_score``, ``needs_manual_grade``, ``flags``),
+    when the class was graded with ``--nbgrader``."""
+    return dict((record.report or {}).get("notebooks") or {})
+
+
+def notebook_text(record: Record) -> str:
+    """The notebooks' part of the feedback: points, what awaits manual grading, and the problems found."""
+    lines = []
+    for project, nb in sorted(notebooks(record).items()):
+        state = "written answers to be graded by hand" if nb.get("needs_manual_grade") else "graded"
+        lines.append(f"{project}.ipynb: {nb.get('score', 0):g} / {nb.get('max_score', 0):g} ({state})")
+        lines += [f"  note: {flag}" for flag in nb.get("flags", [])]
+    return ("Notebooks (nbgrader)\n====================\n" + "\n".join(lines)) if lines else ""
 
 
 def benchmarks(record: Record) -> list[dict]:
@@ -71,9 +89,11 @@ def total(record: Record) -> float:
 def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
     """Columns and rows: nbgrader export's names where they overlap (student_id, raw_score, score, max_score)."""
     bench_names = sorted({b["name"] for r in records for b in benchmarks(r)})
+    projects = sorted({p for r in records for p in notebooks(r)})
+    notebook_columns = [c for p in projects for c in (f"nb:{p}", f"nb:{p}:max", f"nb:{p}:manual")]
     columns = (["student_id", "raw_score", "score", "max_score", "bonus", "max_bonus", "total", "status"]
-               + [t.id for t in rubric.TASKS] + [f"bench:{name}" for name in bench_names]
-               + ["flags", "seconds", "problem", "graded_at"])
+               + [t.id for t in rubric.TASKS] + [f"bench:{name}" for name in bench_names] + notebook_columns
+               + ["flags", "notebook_flags", "seconds", "problem", "graded_at"])
     max_score, max_bonus = rubric.core_total(), rubric.bonus_total()
     rows = []
     for r in records:
@@ -86,6 +106,10 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
         points = {t["task"]: t["points"] for t in report.get("tasks", [])}
         row.update({t.id: points.get(t.id, 0.0) for t in rubric.TASKS})
         row.update({f"bench:{b['name']}": b.get("ratio", "") for b in benchmarks(r)})
+        for project, nb in notebooks(r).items():
+            row.update({f"nb:{project}": nb.get("score", 0.0), f"nb:{project}:max": nb.get("max_score", 0.0),
+                        f"nb:{project}:manual": "pending" if nb.get("needs_manual_grade") else "done"})
+        row["notebook_flags"] = "; ".join(f for nb in notebooks(r).values() for f in nb.get("flags", []))
         rows.append(row)
     return columns, rows
 
@@ -107,7 +131,9 @@ def feedback_text(record: Record, reveal_hidden: bool = False) -> str:
     if record.report is None:
         why = "could not be graded" if record.status != "unusable" else "was not graded"
         return f"Your submission {why}: {record.problem}\nAsk your instructor if this is unexpected."
-    return render(student_view(record.report, reveal_hidden))
+    text = render(student_view(record.report, reveal_hidden))
+    extra = notebook_text(record)
+    return f"{text}\n\n{extra}" if extra else text
 
 
 def headline(record: Record) -> str:
@@ -149,6 +175,13 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
                       "max_score": t["max_points"], "status": "passed" if t["points"] >= t["max_points"] else "failed",
                       "output": output, "tags": tags,
                       "visibility": "after_published" if t["visibility"] == "hidden" else "visible"})
+    for project, nb in sorted(notebooks(record).items()):
+        pending = " (written answers: graded by hand later)" if nb.get("needs_manual_grade") else ""
+        tests.append({"name": f"{project}.ipynb: autograded answers{pending}", "number": f"{project}.ipynb",
+                      "score": nb.get("score", 0.0), "max_score": nb.get("max_score", 0.0),
+                      "status": "passed" if nb.get("score", 0.0) >= nb.get("max_score", 0.0) else "failed",
+                      "output": "\n".join(nb.get("flags", [])) or "graded by nbgrader", "tags": [project, "notebook"],
+                      "visibility": "visible"})
     summary = [headline(record)] + [f"{e['project']}/{e['file']}: {e['message']}" for e in view.get("import_errors", [])]
     results = {"score": total(record), "execution_time": round(record.seconds), "output": "\n".join(summary),
                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}

@@ -42,6 +42,9 @@ def add_arguments(parser) -> None:
     parser.add_argument("--reveal-hidden", action="store_true",
                         help="show hidden tests' details in the feedback (default: 'hidden test failed: …' only)")
     parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
+    parser.add_argument("--nbgrader", metavar="COURSE", default=None,
+                        help="also grade the notebooks with nbgrader in this course folder (made by `autograder "
+                             "nbgrader COURSE`); written answers graded in its formgrader are merged at every run")
     parser.add_argument("--similarity", action="store_true",
                         help="also compare the submissions' code (OUT/similarity/, and a section of report.html)")
     add_similarity_options(parser)
@@ -111,6 +114,7 @@ def run(args) -> int:
 
     folder = _check_inputs(args)
     check_threshold(args.threshold)
+    course = _check_course(args.nbgrader)
     limits = limits_of(args)
     sandbox = Sandbox.choose("off" if args.no_sandbox else "require", limits)  # refuses without --no-sandbox
     out = Path(args.out).expanduser()
@@ -129,7 +133,7 @@ def run(args) -> int:
         if not rubric.select(args.task):
             raise CourseError(f"--task {args.task!r} matches no task; `python -m autograder.rubric` lists the ids")
         options += ["--task", args.task]
-    grading = runner.grading_digest(options)
+    grading = runner.grading_digest(options + (["--nbgrader", str(course)] if course else []))
     store = Store(out / STORE)
     timeout = (limits.submission_seconds + 2 * (limits.startup_seconds + limits.import_seconds)) * args.limit_scale + 120
 
@@ -157,7 +161,15 @@ def run(args) -> int:
           f"{sum(not e.usable for e in entries)} unusable", file=sys.stderr)
     progress = Progress(len(todo), args.no_progress)
 
+    def notebooks(entry, outcome) -> None:
+        if course is not None and outcome.report is not None and "notebooks" not in outcome.report:
+            from autograder.notebooks import grading as nb
+
+            outcome.report["notebooks"] = nb.grade(course, entry.student, entry.root,
+                                                   sandbox="require" if sandbox.bwrap else "off")
+
     def record(entry, digest, outcome) -> None:
+        notebooks(entry, outcome)  # on Dask the notebooks are graded here, where the course folder is
         store.put(Record(entry.student, digest, grading, "graded" if outcome.report else "error", outcome.problem,
                          outcome.report, outcome.seconds, entry.source.name))
         progress.update(_result_line(entry.student, outcome))
@@ -168,7 +180,7 @@ def run(args) -> int:
         if args.dask:
             _grade_on_dask(args.dask, todo, options, timeout, record)
         else:
-            _grade_here(todo, options, timeout, jobs, record)
+            _grade_here(todo, options, timeout, jobs, record, notebooks)
     except KeyboardInterrupt:
         interrupted = True
     finally:
@@ -178,6 +190,8 @@ def run(args) -> int:
     if args.similarity and not interrupted:
         compare_class(entries, out / "similarity", args)
     records = [r for r in (store.get(e.student) for e in entries) if r is not None]
+    if course is not None:
+        _merge_gradebook(course, records)
     paths = write_all(out, records, reveal_hidden=args.reveal_hidden)
     store.close()
     graded = sum(r.report is not None for r in records)
@@ -188,15 +202,44 @@ def run(args) -> int:
     return 130 if interrupted else 0
 
 
-def _grade_here(todo, options, timeout, jobs, record) -> None:
+def _check_course(path: str | None) -> Path | None:
+    if path is None:
+        return None
+    from autograder.notebooks.grading import is_course
+
+    course = Path(path).expanduser().resolve()
+    if not is_course(course):
+        raise CourseError(f"{course} is not an nbgrader course made by the kit; create it with "
+                          f"`autograder nbgrader {path}`")
+    return course
+
+
+def _merge_gradebook(course: Path, records) -> None:
+    """Refresh each record's notebook points from nbgrader's gradebook: manual grades given in the formgrader
+    since the notebooks were autograded come in; nothing is graded again."""
+    from autograder.notebooks.grading import scores
+
+    found = scores(course, [r.student for r in records])
+    for record in records:
+        notebooks = (record.report or {}).get("notebooks")
+        for project, entry in (notebooks or {}).items():
+            entry.update(found.get(record.student, {}).get(project, {}))
+
+
+def _grade_here(todo, options, timeout, jobs, record, notebooks) -> None:
     from concurrent.futures import ThreadPoolExecutor, as_completed
 
     from autograder.batch.runner import Running, grade_folder
 
     running = Running()
+
+    def job(entry):
+        outcome = grade_folder(entry.root, options, timeout=timeout, running=running)
+        notebooks(entry, outcome)
+        return outcome
+
     pool = ThreadPoolExecutor(max_workers=max(1, jobs))
-    futures = {pool.submit(grade_folder, entry.root, options, timeout=timeout, running=running): (entry, digest)
-               for entry, digest in todo}
+    futures = {pool.submit(job, entry): (entry, digest) for entry, digest in todo}
     try:
         for future in as_completed(futures):
             entry, digest = futures[future]

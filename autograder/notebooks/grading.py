@@ -54,7 +54,7 @@ def check(notebook: Path, released: Path) -> tuple[bool, list[str]]:
     return True, flags
 
 
-def grade(course: Path, student: str, root: Path, timeout: float = 900) -> dict:
+def grade(course: Path, student: str, root: Path, *, sandbox: str = "require", timeout: float = 900) -> dict:
     """Autograde every project's notebook of ``student`` (their folder ``root``); returns :func:`scores`' entry with
     the flags found on the way."""
     results = {}
@@ -72,7 +72,8 @@ def grade(course: Path, student: str, root: Path, timeout: float = 900) -> dict:
             notebook.unlink(missing_ok=True)
         else:
             with LOCK:
-                done = nbgrader(course, "autograde", project, "--student", student, "--force", timeout=timeout)
+                done = nbgrader(course, "autograde", project, "--student", student, "--force",
+                                f"--SandboxedExecute.sandbox={sandbox}", timeout=timeout)
             if done.returncode != 0:
                 tail = " ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
                 flags.append(f"nbgrader autograde of {notebook.name} failed: {tail[:300]}")

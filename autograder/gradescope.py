@@ -1,0 +1,84 @@
+"""The kit on Gradescope: ``run_autograder`` grades the uploaded submission and writes ``results/results.json``.
+
+``python -m autograder.gradescope [--root /autograder]`` grades ``ROOT/submission`` — laid out like
+``assignments/`` (``project1/``, ``project2/``, also nested one level) or flat (``models.py``, ``train.py``,
+``framework.py``, ``circle.py`` and the notebooks at the top, as students often upload) — with the whole suite,
+public and hidden tasks, in the sandbox where the container allows it, and writes Gradescope's ``results.json``
+(:func:`autograder.batch.outputs.gradescope_results`: one test per task, hidden tasks ``after_published``, the
+feedback text, the benchmark leaderboard) into ``ROOT/results/``. A submission that cannot be graded still gets a
+valid ``results.json`` saying why.
+
+The root is a parameter so that the kit's tests run exactly this on a temporary tree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from autograder.batch.intake import find_root
+from autograder.batch.outputs import gradescope_results
+from autograder.batch.store import Record
+from course.files import write_json
+
+FLAT = {"models.py": "project1", "train.py": "project1", "project1.ipynb": "project1",
+        "framework.py": "project2", "circle.py": "project2", "project2.ipynb": "project2"}
+
+
+def arrange(upload: Path, target: Path) -> tuple[Path | None, str]:
+    """The uploaded files as a folder laid out like assignments/ (``target``), or None and why not."""
+    root, problem = find_root(upload) if upload.is_dir() else (None, "no submission folder")
+    if root is not None:
+        return root, ""
+    files = {p.name: p for p in upload.rglob("*") if p.is_file() and p.name in FLAT} if upload.is_dir() else {}
+    if not files:
+        return None, (f"{problem}. Upload your project files: models.py, train.py, framework.py, circle.py and the "
+                      "notebooks (or the folders project1/ and project2/ that hold them)")
+    for name, path in files.items():
+        (target / FLAT[name]).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, target / FLAT[name] / name)
+    return target, ""
+
+
+def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_scale: float = 1.0) -> dict:
+    """Grade ``root/submission`` and write ``root/results/results.json``; returns the results."""
+    from autograder.batch.runner import grade_folder
+    from autograder.sandbox.limits import Limits
+
+    start = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
+        submission, problem = arrange(root / "submission", Path(tmp) / "submission")
+        report = None
+        if submission is not None:
+            options = ["--sandbox", sandbox, "--limit-scale", f"{limit_scale:g}", *Limits().as_args()]
+            if task:
+                options += ["--task", task]
+            outcome = grade_folder(submission, options, timeout=1800 * limit_scale)
+            report, problem = outcome.report, outcome.problem
+    record = Record("submission", "", "", "graded" if report else "unusable", problem, report,
+                    time.monotonic() - start)
+    results = gradescope_results(record)
+    write_json(root / "results" / "results.json", results)
+    return results
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m autograder.gradescope", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--root", default="/autograder", help="Gradescope's folder (default /autograder)")
+    parser.add_argument("--task", default=None, help="grade only these tasks (to try the autograder)")
+    parser.add_argument("--no-sandbox", action="store_true", help="run the student's code without bubblewrap")
+    parser.add_argument("--limit-scale", type=float, default=1.0, help="multiply every time limit")
+    args = parser.parse_args(argv)
+    results = grade(Path(args.root), task=args.task, sandbox="off" if args.no_sandbox else "auto",
+                    limit_scale=args.limit_scale)
+    print(f"score {results['score']:g} in {results['execution_time']} s; "
+          f"wrote {Path(args.root) / 'results' / 'results.json'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
