@@ -425,7 +425,8 @@ class SGD:
         raise NotImplementedError()
 
     def zero_grad(self):
-        torch._foreach_zero_([g for _, g in self.params])
+        for _, grad in self.params:
+            grad.zero_()
 
 
 class Adam:
@@ -453,7 +454,8 @@ class Adam:
         raise NotImplementedError()
 
     def zero_grad(self):
-        torch._foreach_zero_([g for _, g in self.params])
+        for _, grad in self.params:
+            grad.zero_()
 
 
 # --------------------------------------------------------------------------------------------------
