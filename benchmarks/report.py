@@ -1,0 +1,158 @@
+"""Ratio table and bar chart from pytest-benchmark results of the kit's benchmarks.
+
+    python benchmarks/report.py RESULTS.json                  # the ratio table (markdown) and the other cases
+    python benchmarks/report.py RESULTS.json --png ratios.png # and the bar chart: ratio per batch size, CPU/CUDA
+    python benchmarks/report.py RUN1.json RUN2.json ...       # several runs: each ratio's median and spread
+
+A results file is what ``python -m pytest benchmarks --benchmark-only --benchmark-autosave`` stores under
+``benchmarks/results/<machine>/`` (or ``--benchmark-json FILE`` writes). Project 2's cases come in pairs, the
+scratch framework and torch.nn + autograd on the same computation, in one pytest-benchmark group; the ratio of a
+group is median(scratch) / median(torch). Several runs give, per group, the median of the runs' ratios and their
+spread max/min (the stability goal of the benchmarks: ≤ 1.3 over 5 runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from pathlib import Path
+
+SIDES = ("scratch", "torch")
+
+
+def ratio_rows(benchmarks: list[dict]) -> list[dict]:
+    """One row per group holding both sides: case, batch size, device, the two medians (s) and their ratio.
+
+    ``benchmarks`` are entries of a results file (``group``, ``extra_info``, ``stats`` with ``median``).
+    """
+    groups: dict[str, dict] = {}
+    for bench in benchmarks:
+        info = bench.get("extra_info") or {}
+        if info.get("side") in SIDES:
+            groups.setdefault(bench["group"], {"info": info})[info["side"]] = bench["stats"]["median"]
+    rows = []
+    for group, found in groups.items():
+        if not all(side in found for side in SIDES):
+            continue
+        info = found["info"]
+        rows.append({"group": group, "case": info.get("case"), "batch_size": info.get("batch_size"),
+                     "device": info.get("device"), "scratch_median": found["scratch"],
+                     "torch_median": found["torch"], "ratio": found["scratch"] / found["torch"]})
+    return sorted(rows, key=lambda r: (r["device"] != "cpu", r["case"] != "circle", r["case"] or "",
+                                       r["batch_size"] or 0))
+
+
+def _seconds(value: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e3), ("µs", 1e6)):
+        if value * scale >= 1:
+            return f"{value * scale:.3g} {unit}"
+    return f"{value * 1e9:.3g} ns"
+
+
+def _case(row: dict) -> str:
+    return f"circle epoch, batch {row['batch_size']}" if row["case"] == "circle" else f"{row['case']} fwd+bwd"
+
+
+def ratio_table(rows: list[dict]) -> str:
+    """Markdown: case, device, scratch median, torch.nn median, ratio."""
+    lines = ["| case | device | scratch (median) | torch.nn + autograd (median) | ratio |", "|---|---|---:|---:|---:|"]
+    for r in rows:
+        lines.append(f"| {_case(r)} | {r['device']} | {_seconds(r['scratch_median'])} | "
+                     f"{_seconds(r['torch_median'])} | **{r['ratio']:.2f}** |")
+    return "\n".join(lines)
+
+
+def other_table(benchmarks: list[dict]) -> str:
+    """Markdown for the cases that are not scratch/torch pairs (data, project 1): median, IQR, rounds."""
+    lines = ["| case | device | median | IQR | rounds |", "|---|---|---:|---:|---:|"]
+    for b in sorted(benchmarks, key=lambda b: (b["extra_info"].get("device") != "cpu", b["group"] or "", b["name"])):
+        info = b.get("extra_info") or {}
+        if info.get("side") in SIDES:
+            continue
+        s = b["stats"]
+        lines.append(f"| {info.get('label', b['name'])} | {info.get('device', '?')} | {_seconds(s['median'])} | "
+                     f"{_seconds(s['iqr'])} | {s['rounds']} |")
+    return "\n".join(lines)
+
+
+def spread_table(runs: list[list[dict]]) -> str:
+    """Per group over several runs: each run's ratio, their median and the spread max/min."""
+    by_group: dict[str, list] = {}
+    for rows in runs:
+        for r in rows:
+            by_group.setdefault(r["group"], [r, []])[1].append(r["ratio"])
+    lines = ["| case | device | ratios (one per run) | median | spread max/min |", "|---|---|---|---:|---:|"]
+    for first, ratios in by_group.values():
+        lines.append(f"| {_case(first)} | {first['device']} | {', '.join(f'{x:.2f}' for x in ratios)} | "
+                     f"{statistics.median(ratios):.2f} | {max(ratios) / min(ratios):.2f} |")
+    return "\n".join(lines)
+
+
+def machine_line(results: dict) -> str:
+    m = results.get("machine_info", {})
+    torch_info = m.get("torch", {})
+    cpu = m.get("cpu", {}).get("brand_raw") or m.get("processor") or "?"
+    load = m.get("load_average")
+    return (f"{results.get('datetime', '?')[:16]} · {m.get('node', '?')} · {cpu} ({m.get('cpu_count', '?')} cores"
+            f"{f', load {load[0]:.1f}' if load else ''}) · torch {torch_info.get('version', '?')}, "
+            f"{torch_info.get('threads', '?')} thread(s) · GPU: {torch_info.get('cuda') or 'none'}")
+
+
+def bar_chart(rows: list[dict], path: Path, title: str = "") -> None:
+    """Ratio per batch size (and per layer case), CPU and CUDA side by side; lines at the 0.5 goal and 1."""
+    from course.plots import plt, save  # off-screen matplotlib, as every figure of the kit
+
+    labels = []
+    for r in rows:
+        label = f"batch {r['batch_size']}" if r["case"] == "circle" else r["case"]
+        if label not in labels:
+            labels.append(label)
+    devices = ("cpu", "cuda")
+    fig, ax = plt.subplots(figsize=(1.3 * len(labels) + 2.5, 3.8))
+    width = 0.38
+    for k, device in enumerate(devices):
+        values = {(f"batch {r['batch_size']}" if r["case"] == "circle" else r["case"]): r["ratio"]
+                  for r in rows if r["device"] == device}
+        xs = [i + (k - 0.5) * width for i, label in enumerate(labels) if label in values]
+        ys = [values[label] for label in labels if label in values]
+        bars = ax.bar(xs, ys, width, label=device.upper(), color=("tab:blue", "tab:green")[k])
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+        if not values:
+            ax.text(0.99, 0.97 - 0.07 * k, f"{device.upper()}: not measured", transform=ax.transAxes,
+                    ha="right", va="top", fontsize=8, color="gray")
+    ax.axhline(1.0, color="black", linewidth=0.8)
+    ax.axhline(0.5, color="tab:red", linestyle="--", linewidth=0.8, label="goal 0.5")
+    ax.set_xticks(range(len(labels)), labels)
+    ax.set_ylabel("time ratio scratch / torch.nn")
+    ax.set_ylim(0, max([1.15] + [1.15 * r["ratio"] for r in rows]))
+    ax.set_title(title or "project 2: from-scratch framework vs torch.nn + autograd", fontsize=10)
+    ax.legend(fontsize=8, loc="upper left")
+    fig.tight_layout()
+    save(fig, path)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("results", nargs="+", type=Path, help="pytest-benchmark JSON file(s)")
+    parser.add_argument("--png", type=Path, default=None, help="write the bar chart of the last file here")
+    args = parser.parse_args(argv)
+    runs = [json.loads(path.read_text()) for path in args.results]
+    last = runs[-1]
+    rows = ratio_rows(last["benchmarks"])
+    print(f"{args.results[-1]}\n{machine_line(last)}\n")
+    print(ratio_table(rows))
+    others = other_table(last["benchmarks"])
+    if others.count("\n") > 1:
+        print("\n" + others)
+    if len(runs) > 1:
+        print(f"\n{len(runs)} runs:\n" + spread_table([ratio_rows(r["benchmarks"]) for r in runs]))
+    if args.png:
+        bar_chart(rows, args.png, title=f"scratch / torch.nn + autograd · {machine_line(last)[:16]}")
+        print(f"\nwrote {args.png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
