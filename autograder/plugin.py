@@ -198,4 +198,14 @@ def pytest_sessionfinish(session, exitstatus):
     result = score(config._grade_results, config._grade_selected)
     result.update({"submission": root, "visibility": config.getoption("--visibility"),
                    "seconds": round(time.time() - config._grade_started, 1)})
+    result.update(_benchmark_fields(config))
     write_json(path, result)
+
+
+def _benchmark_fields(config) -> dict:
+    """The student benchmarks' figures for the report (autograder/bench.py; empty when its plugin is not loaded)."""
+    if not config.pluginmanager.has_plugin("autograder.bench"):
+        return {"benchmarks": [], "benchmarks_not_measured": []}
+    from autograder.bench import report_fields
+
+    return report_fields(config)

@@ -5,6 +5,14 @@ from __future__ import annotations
 from autograder import rubric
 
 SYMBOL = {"passed": "✔", "not implemented": "·", "not run": "-"}
+BENCH_TASKS = {t.id for t in rubric.TASKS if t.bench}  # no points: their figures have their own section
+
+
+def benchmark_lines(result: dict) -> list[str]:
+    """The student benchmarks' section (autograder/bench.py), before the table; nothing without figures."""
+    from autograder.bench import feedback_lines
+
+    return feedback_lines(result)
 
 
 def score(results: list[dict], selected: list[str]) -> dict:
@@ -41,11 +49,13 @@ def render(result: dict, *, feedback: bool = True) -> str:
         lines.append("What to fix first\n=================")
         for t in failed:
             lines += [t["feedback"] or f"[{t['task']}] {t['status']}", ""]
+    lines += benchmark_lines(result)
     width = max([len(t["task"]) for t in result["tasks"]] + [4])
     lines += ["Score per task", "=============="]
     for t in result["tasks"]:
         mark = SYMBOL.get(t["status"], "✘")
         pts = f"{t['points']:g}/{t['max_points']:g}" + (" bonus" if t["bonus"] else "")
+        pts = "benchmark" if t["task"] in BENCH_TASKS else pts
         note = "" if t["status"] == "passed" else f"  ({t['status']})"
         lines.append(f" {mark} {t['task']:<{width}}  {pts:>10}{note}")
     lines.append(f"\nTotal: {result['score']:g} / {result['max_score']:g}"

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
 
@@ -21,29 +20,16 @@ from course.project2 import speed
 from course.submission import load_module
 
 
-TIMERS = {"process": time.process_time, "wall": time.perf_counter}
-timer = time.process_time
-
-
-def timed(fn) -> float:
-    start = timer()
-    fn()
-    return timer() - start
-
-
 def compare(fw, problem, batch_size: int, optimizer: str, rounds: int) -> dict:
-    """Interleaved epochs of both sides (one warm-up epoch each, untimed); times in seconds per epoch."""
+    """Interleaved epochs of both sides (one warm-up epoch each, untimed); median seconds per epoch and ratios."""
     scratch = speed.ScratchCircle(fw, problem, batch_size, optimizer)
     reference = speed.TorchCircle(problem, batch_size, optimizer)
-    scratch.epoch(), reference.epoch()
-    times = {"scratch": [], "torch": []}
-    for r in range(rounds):
-        sides = [("scratch", scratch), ("torch", reference)][:: 1 if r % 2 == 0 else -1]
-        for name, side in sides:
-            times[name].append(timed(side.epoch))
+    measured = speed.interleaved({"scratch": scratch.epoch, "torch": reference.epoch}, min_rounds=rounds,
+                                 max_rounds=rounds)
+    times = measured["times"]
     ratios = [s / t for s, t in zip(times["scratch"], times["torch"])]
     return {"scratch": statistics.median(times["scratch"]), "torch": statistics.median(times["torch"]),
-            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios),
+            "ratio": statistics.median(ratios), "low": min(ratios), "high": max(ratios), "timer": measured["timer"],
             "losses": (scratch.epoch(), reference.epoch())}
 
 
@@ -55,17 +41,13 @@ def main(argv=None) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch CPU threads for both sides (default 1)")
     parser.add_argument("--impl", default="solutions", help="the framework's folder (default solutions)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timer", choices=TIMERS, default="process",
-                        help="process: CPU time of this process (default; steady on a shared machine), wall: elapsed")
     args = parser.parse_args(argv)
-    global timer
-    timer = TIMERS[args.timer]
     torch.set_num_threads(args.threads)
     fw = load_module(args.impl, "project2", "framework")
     problem = speed.circle_problem(args.seed, epochs=5)
     print(f"circle network {'-'.join(map(str, speed.LAYERS))} ({speed.ACTIVATION}, MSE), {len(problem.x)} points, "
           f"{args.optimizer}, torch {torch.__version__}, {torch.get_num_threads()} thread(s), {args.rounds} "
-          f"interleaved epochs per side")
+          f"interleaved epochs per side, timed with time.{speed.default_timer()[0]}")
     print(f"{'batch':>6} {'scratch (ms/epoch)':>19} {'torch.nn (ms/epoch)':>20} {'ratio (median)':>15} "
           f"{'range':>12}   last epoch's loss, scratch vs torch")
     for batch_size in args.batch_size:

@@ -30,6 +30,11 @@ Each part you write holds ``# YOUR CODE HERE``; the docstring above it gives the
 task that grades it (``autograder check --task <id>`` runs one task). Task `p2.rules` (4 points): this file
 follows the rules above. Task `p2.circle` (7 points): the circle network built from your ``Linear``, ``ReLU``,
 ``Sequential``, ``LossMSE`` and ``SGD`` learns the circle task.
+
+Benchmarks, tasks `p2.bench.circle` (0 points) and `p2.bench.conv` (0 points): once your framework passes its
+correctness tasks, the grader times a training epoch of that circle network, and your ``Conv2d``'s forward +
+backward, against torch.nn + autograd on the same computation, and reports the ratio ("your framework trains the
+circle network in 0.4× the time of torch.nn + autograd"). A benchmark never takes points away.
 """
 
 import math

@@ -4,6 +4,7 @@
   autograder check path/to/folder         any folder laid out like assignments/ (project1/, project2/)
   autograder check --task p2.linear       one task, or every task under a prefix
   autograder check --require-full         exit 1 unless every selected task earns all its points
+  autograder check --no-bench             without the benchmark tasks (no points; they time your framework)
 
 The suite runs in its own pytest process; your code runs in a third one, so a crash, an endless loop or a
 syntax error in one project costs that project's tasks only. The table lists every task; failures come first,
@@ -36,6 +37,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report", default=None, help="also write the per-task results as JSON to this file")
     parser.add_argument("--require-full", action="store_true",
                         help="exit status 1 unless every selected task earns all its points")
+    parser.add_argument("--no-bench", action="store_true",
+                        help="skip the benchmark tasks (p2.bench.*: no points, a few seconds of timing)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
 
 
@@ -52,7 +55,7 @@ def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: 
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def grade(root: Path, *, task=None, visibility="public", verbose=False) -> dict:
+def grade(root: Path, *, task=None, visibility="public", verbose=False, bench=True) -> dict:
     """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure."""
     from autograder import rubric
 
@@ -60,7 +63,8 @@ def grade(root: Path, *, task=None, visibility="public", verbose=False) -> dict:
         raise CourseError(f"--task {task!r} matches no task; the ids are listed by `python -m autograder.rubric`")
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         report = Path(tmp) / "report.json"
-        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose)
+        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose,
+                         extra=() if bench else ("-m", "not bench"))
         if not report.is_file():
             tail = "\n".join((proc.stdout or "").strip().splitlines()[-25:])
             raise CourseError(f"the grading suite stopped before it could score {root} (pytest exit status "
@@ -82,7 +86,8 @@ def run(args) -> int:
     if len(missing) == 2:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
-    result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose)
+    result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
+                   bench=not args.no_bench)
     print(render(result))
     if args.report:
         write_json(args.report, result)
