@@ -33,8 +33,8 @@ follows the rules above. Task `p2.circle` (7 points): the circle network built f
 
 Benchmarks, tasks `p2.bench.circle` (0 points) and `p2.bench.conv` (0 points): once your framework passes its
 correctness tasks, the grader times a training epoch of that circle network, and your ``Conv2d``'s forward +
-backward, against torch.nn + autograd on the same computation, and reports the ratio ("your framework trains the
-circle network in 0.4× the time of torch.nn + autograd"). A benchmark never takes points away.
+backward, against PyTorch's own layers with automatic differentiation on the same computation, and reports the
+ratio of the times ("in 0.40× the time"). A benchmark never takes points away.
 """
 
 import math
