@@ -23,6 +23,7 @@ of ``range(N)``; weights are listed in ``param()`` order: ``W₁ (25×2), b₁ (
 from __future__ import annotations
 
 from dataclasses import dataclass
+from time import get_clock_info, perf_counter, process_time  # bound at import, before any student code loads
 
 import torch
 
@@ -270,14 +271,12 @@ class TorchLayer:
 
 
 def default_timer(device="cpu"):
-    """``time.process_time`` (CPU time of this process, steady on a shared machine) for CPU work where its
-    resolution is fine (Linux, macOS), ``time.perf_counter`` otherwise and on CUDA (the GPU's time is not CPU time).
+    """``process_time`` (CPU time of this process, steady on a shared machine) for CPU work where its resolution is
+    fine (Linux, macOS), ``perf_counter`` otherwise and on CUDA (the GPU's time is not CPU time).
     Returns ``(name, function)``."""
-    import time
-
-    if torch.device(device).type == "cpu" and time.get_clock_info("process_time").resolution <= 1e-6:
-        return "process_time", time.process_time
-    return "perf_counter", time.perf_counter
+    if torch.device(device).type == "cpu" and get_clock_info("process_time").resolution <= 1e-6:
+        return "process_time", process_time
+    return "perf_counter", perf_counter
 
 
 def interleaved(sides: dict, *, device="cpu", warmup: int = 1, min_rounds: int = 5, max_rounds: int = 25,
@@ -288,8 +287,6 @@ def interleaved(sides: dict, *, device="cpu", warmup: int = 1, min_rounds: int =
 
     Returns ``{"timer": name, "times": {side: [seconds per round, …]}}``: raw timings, no statistics.
     """
-    import time
-
     name, clock = default_timer(device)
     cuda = torch.device(device).type == "cuda"
 
@@ -303,9 +300,9 @@ def interleaved(sides: dict, *, device="cpu", warmup: int = 1, min_rounds: int =
             call(fn)
     times = {side: [] for side in sides}
     order = list(sides)
-    started = time.perf_counter()
+    started = perf_counter()
     for r in range(max_rounds):
-        if r >= min_rounds and time.perf_counter() - started > max_time:
+        if r >= min_rounds and perf_counter() - started > max_time:
             break
         for side in (order if r % 2 == 0 else order[::-1]):
             start = clock()

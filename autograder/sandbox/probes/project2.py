@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from autograder.sandbox.probes import plain, student_attr
+from course.project2 import speed  # imported with the probes, before any student code (its clocks are bound)
 from course.project2.spec import REQUIRED_CLASSES, circle_network
 
 AUTOGRAD = False  # the framework computes every gradient by hand
@@ -153,9 +154,7 @@ def started(ctx):
 
 
 def _circle_problem(problem: dict):
-    from course.project2.speed import CircleProblem
-
-    return CircleProblem(problem["x"], problem["y"], list(problem["orders"]), list(problem["weights"]))
+    return speed.CircleProblem(problem["x"], problem["y"], list(problem["orders"]), list(problem["weights"]))
 
 
 def bench_circle(ctx, problem, batch_size, lr, momentum, device="cpu", parity_steps=3, rounds=None):
@@ -165,8 +164,6 @@ def bench_circle(ctx, problem, batch_size, lr, momentum, device="cpu", parity_st
     the losses and parameters against its own torch reference), then interleaved timed epochs of both sides in
     float32 on ``device``. ``rounds``: keyword arguments of ``speed.interleaved``.
     """
-    from course.project2 import speed
-
     fw = framework(ctx)
     problem = _circle_problem(problem)
     check = speed.ScratchCircle(fw, problem.to(dtype=torch.float64), batch_size, lr=lr, momentum=momentum)
@@ -183,8 +180,6 @@ def bench_circle(ctx, problem, batch_size, lr, momentum, device="cpu", parity_st
 def bench_layer(ctx, case, x, grad_output, weights, device="cpu", rounds=None):
     """The student's layer ``case`` (a key of ``speed.LAYER_CASES``) and torch.nn's: one forward + backward in
     float64 on CPU (the judge checks it), then interleaved timed rounds of both in float32 on ``device``."""
-    from course.project2 import speed
-
     fw = framework(ctx)
     problem = speed.LayerProblem(case, x, grad_output, list(weights))
     check = speed.ScratchLayer(fw, problem.to(dtype=torch.float64))
