@@ -85,3 +85,19 @@ def test_interleaved_alternates_and_bounds_the_rounds():
     assert all(t >= 0 for times in result["times"].values() for t in times)
     assert result["timer"] in ("process_time", "perf_counter")
     assert len(speed.interleaved(sides, warmup=0, min_rounds=1, max_rounds=5, max_time=60)["times"]["a"]) == 5
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_both_sides_run_on_cuda_and_agree(problem):
+    """The CUDA benchmark cases' computation: the framework on CUDA tensors against torch.nn on CUDA."""
+    on_gpu = problem.to("cuda")
+    scratch, reference = speed.ScratchCircle(fw, on_gpu, 100), speed.TorchCircle(on_gpu, 100)
+    a, b = scratch.epoch(), reference.epoch()
+    assert abs(a - b) <= 1e-4 * abs(b), (a, b)
+    assert all(p.device.type == "cuda" for p in scratch.parameters())
+    layer = speed.layer_problem("conv2d").to("cuda")
+    out_a, gx_a = speed.ScratchLayer(fw, layer).round()
+    out_b, gx_b = speed.TorchLayer(layer).round()
+    assert_same("conv output on CUDA", out_a, out_b, tol=1e-4)
+    assert_same("conv input gradient on CUDA", gx_a, gx_b, tol=1e-4)
