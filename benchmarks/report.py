@@ -6,9 +6,10 @@
 
 A results file is what ``python -m pytest benchmarks --benchmark-only --benchmark-autosave`` stores under
 ``benchmarks/results/<machine>/`` (or ``--benchmark-json FILE`` writes). Project 2's cases come in pairs, the
-scratch framework and torch.nn + autograd on the same computation, in one pytest-benchmark group; the ratio of a
-group is median(scratch) / median(torch). Several runs give, per group, the median of the runs' ratios and their
-spread max/min (the stability goal of the benchmarks: ≤ 1.3 over 5 runs).
+scratch framework and torch.nn + autograd on the same computation, in one pytest-benchmark group, measured in
+short interleaved repeats; the ratio of a group is the median over its repeats of median(scratch) / median(torch).
+Several runs give, per group, each run's ratio, their median and their spread max/min (the stability goal of the
+benchmarks: ≤ 1.3 over 5 runs).
 """
 
 from __future__ import annotations
@@ -25,21 +26,28 @@ SIDES = ("scratch", "torch")
 def ratio_rows(benchmarks: list[dict]) -> list[dict]:
     """One row per group holding both sides: case, batch size, device, the two medians (s) and their ratio.
 
-    ``benchmarks`` are entries of a results file (``group``, ``extra_info``, ``stats`` with ``median``).
+    ``benchmarks`` are entries of a results file (``group``, ``extra_info``, ``stats`` with ``median``). A group
+    measured in repeats (``extra_info["repeat"]``) gets, per repeat, median(scratch) / median(torch); the row's
+    ``ratio`` is the median of those (``ratios``), its medians the medians over the repeats.
     """
     groups: dict[str, dict] = {}
     for bench in benchmarks:
         info = bench.get("extra_info") or {}
         if info.get("side") in SIDES:
-            groups.setdefault(bench["group"], {"info": info})[info["side"]] = bench["stats"]["median"]
+            group = groups.setdefault(bench["group"], {"info": info, "repeats": {}})
+            group["repeats"].setdefault(info.get("repeat", 0), {})[info["side"]] = bench["stats"]["median"]
     rows = []
-    for group, found in groups.items():
-        if not all(side in found for side in SIDES):
+    for name, group in groups.items():
+        pairs = [r for r in group["repeats"].values() if all(side in r for side in SIDES)]
+        if not pairs:
             continue
-        info = found["info"]
-        rows.append({"group": group, "case": info.get("case"), "batch_size": info.get("batch_size"),
-                     "device": info.get("device"), "scratch_median": found["scratch"],
-                     "torch_median": found["torch"], "ratio": found["scratch"] / found["torch"]})
+        info = group["info"]
+        ratios = [r["scratch"] / r["torch"] for r in pairs]
+        rows.append({"group": name, "case": info.get("case"), "batch_size": info.get("batch_size"),
+                     "device": info.get("device"), "repeats": len(pairs), "ratios": ratios,
+                     "scratch_median": statistics.median(r["scratch"] for r in pairs),
+                     "torch_median": statistics.median(r["torch"] for r in pairs),
+                     "ratio": statistics.median(ratios)})
     return sorted(rows, key=lambda r: (r["device"] != "cpu", r["case"] != "circle", r["case"] or "",
                                        r["batch_size"] or 0))
 
@@ -56,11 +64,14 @@ def _case(row: dict) -> str:
 
 
 def ratio_table(rows: list[dict]) -> str:
-    """Markdown: case, device, scratch median, torch.nn median, ratio."""
-    lines = ["| case | device | scratch (median) | torch.nn + autograd (median) | ratio |", "|---|---|---:|---:|---:|"]
+    """Markdown: case, device, scratch median, torch.nn median, ratio (and its range over the repeats)."""
+    lines = ["| case | device | scratch (median) | torch.nn + autograd (median) | ratio | repeats: min–max |",
+             "|---|---|---:|---:|---:|---:|"]
     for r in rows:
+        ratios = r.get("ratios") or [r["ratio"]]
         lines.append(f"| {_case(r)} | {r['device']} | {_seconds(r['scratch_median'])} | "
-                     f"{_seconds(r['torch_median'])} | **{r['ratio']:.2f}** |")
+                     f"{_seconds(r['torch_median'])} | **{r['ratio']:.2f}** | "
+                     f"{min(ratios):.2f}–{max(ratios):.2f} ({len(ratios)}) |")
     return "\n".join(lines)
 
 

@@ -42,7 +42,7 @@ def test_default_run_collects_tests_only():
 def test_benchmark_cases_run_and_cuda_skips_cleanly():
     """One circle and one layer case of each side, run once each without timing; the CUDA ones skip (or run)."""
     proc = pytest_run("benchmarks/test_bench_project2.py", "--benchmark-disable", "-q", "-rs",
-                      "-k", "(circle_epoch and 1000) or conv2d")
+                      "-k", "r0 and ((circle_epoch and 1000) or conv2d)")
     out = proc.stdout + proc.stderr
     assert proc.returncode == 0, out[-3000:]
     if torch.cuda.is_available():
@@ -52,14 +52,19 @@ def test_benchmark_cases_run_and_cuda_skips_cleanly():
 
 
 def fake_results(report):
-    def bench(group, case, side, median, batch_size=None, device="cpu"):
-        return {"group": group, "name": f"{case}-{side}", "extra_info": {"case": case, "side": side, "device": device,
-                                                                          "batch_size": batch_size},
+    def bench(group, case, side, median, batch_size=None, device="cpu", repeat=0):
+        return {"group": group, "name": f"{case}-{side}-{repeat}",
+                "extra_info": {"case": case, "side": side, "device": device, "batch_size": batch_size, "repeat": repeat},
                 "stats": {"median": median, "iqr": median / 10, "rounds": 7}}
 
     return {"datetime": "2026-11-23T12:00:00", "machine_info": {"node": "ci", "cpu_count": 2,
                                                                  "torch": {"version": "2.13.0", "threads": 1}},
             "benchmarks": [bench("c10", "circle", "scratch", 0.04, 10), bench("c10", "circle", "torch", 0.1, 10),
+                           bench("c10", "circle", "torch", 0.1, 10, repeat=1),
+                           bench("c10", "circle", "scratch", 0.05, 10, repeat=1),
+                           bench("c10", "circle", "scratch", 0.06, 10, repeat=2),
+                           bench("c10", "circle", "torch", 0.2, 10, repeat=2),
+                           bench("c10", "circle", "scratch", 0.01, 10, repeat=3),  # a repeat without its pair
                            bench("c1", "circle", "torch", 1.0, 1), bench("c1", "circle", "scratch", 0.3, 1),
                            bench("conv", "conv2d", "scratch", 0.006), bench("conv", "conv2d", "torch", 0.005),
                            bench("lonely", "circle", "scratch", 0.5, 100),
@@ -71,9 +76,10 @@ def test_report_pairs_the_sides_and_draws_the_chart(report, tmp_path):
     results = fake_results(report)
     rows = report.ratio_rows(results["benchmarks"])
     assert [(r["case"], r["batch_size"]) for r in rows] == [("circle", 1), ("circle", 10), ("conv2d", None)]
-    assert [round(r["ratio"], 3) for r in rows] == [0.3, 0.4, 1.2]  # the group without a torch side is left out
+    # batch 10: the median of the repeats' ratios 0.4, 0.5, 0.3; the group without a torch side is left out
+    assert [round(r["ratio"], 3) for r in rows] == [0.3, 0.4, 1.2] and rows[1]["repeats"] == 3
     table = report.ratio_table(rows)
-    assert "| circle epoch, batch 10 | cpu | 40 ms | 100 ms | **0.40** |" in table
+    assert "| circle epoch, batch 10 | cpu | 50 ms | 100 ms | **0.40** | 0.30–0.50 (3) |" in table
     assert "| cold | cpu | 1.3 s |" in report.other_table(results["benchmarks"])
     spread = report.spread_table([rows, [dict(r, ratio=r["ratio"] * 1.2) for r in rows]])
     assert "0.40, 0.48" in spread and "| 1.20 |" in spread
