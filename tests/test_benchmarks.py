@@ -55,7 +55,7 @@ def fake_results(report):
     def bench(group, case, side, median, batch_size=None, device="cpu", repeat=0):
         return {"group": group, "name": f"{case}-{side}-{repeat}",
                 "extra_info": {"case": case, "side": side, "device": device, "batch_size": batch_size, "repeat": repeat},
-                "stats": {"median": median, "iqr": median / 10, "rounds": 7}}
+                "stats": {"median": median, "min": 0.8 * median, "iqr": median / 10, "rounds": 7}}
 
     return {"datetime": "2026-11-23T12:00:00", "machine_info": {"node": "ci", "cpu_count": 2,
                                                                  "torch": {"version": "2.13.0", "threads": 1}},
@@ -76,13 +76,15 @@ def test_report_pairs_the_sides_and_draws_the_chart(report, tmp_path):
     results = fake_results(report)
     rows = report.ratio_rows(results["benchmarks"])
     assert [(r["case"], r["batch_size"]) for r in rows] == [("circle", 1), ("circle", 10), ("conv2d", None)]
-    # batch 10: the median of the repeats' ratios 0.4, 0.5, 0.3; the group without a torch side is left out
+    # batch 10: best rounds 0.032 and 0.08; the median of the repeats' ratios 0.4, 0.5, 0.3; the group without a
+    # torch side, and the repeat without its pair, are left out
     assert [round(r["ratio"], 3) for r in rows] == [0.3, 0.4, 1.2] and rows[1]["repeats"] == 3
+    assert [round(r["ratio_median"], 3) for r in rows] == [0.3, 0.4, 1.2]
     table = report.ratio_table(rows)
-    assert "| circle epoch, batch 10 | cpu | 50 ms | 100 ms | **0.40** | 0.30–0.50 (3) |" in table
+    assert "| circle epoch, batch 10 | cpu | 32 ms | 80 ms | **0.40** | 0.40 (0.30–0.50, 3) |" in table
     assert "| cold | cpu | 1.3 s |" in report.other_table(results["benchmarks"])
     spread = report.spread_table([rows, [dict(r, ratio=r["ratio"] * 1.2) for r in rows]])
-    assert "0.40, 0.48" in spread and "| 1.20 |" in spread
+    assert "0.40, 0.48" in spread and "| **1.20** |" in spread
     png = tmp_path / "ratios.png"
     report.bar_chart(rows, png)
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
