@@ -23,7 +23,7 @@ from course.submission import load_module
 SIDES = ("scratch", "torch")
 REPEATS = 5
 # rounds per repeat and side: at least half a second of the scratch side each
-ROUNDS = {("circle", 1): 2, ("circle", 10): 12, ("circle", 100): 100, ("circle", 1000): 400,
+ROUNDS = {("circle", 1): 4, ("circle", 10): 12, ("circle", 100): 100, ("circle", 1000): 400,
           ("conv2d", None): 200, ("maxpool2d", None): 120}
 
 
