@@ -21,10 +21,10 @@ from course.project2 import speed
 from course.submission import load_module
 
 SIDES = ("scratch", "torch")
-REPEATS = 5
-# rounds per repeat and side: at least half a second of the scratch side each
-ROUNDS = {("circle", 1): 4, ("circle", 10): 12, ("circle", 100): 100, ("circle", 1000): 400,
-          ("conv2d", None): 200, ("maxpool2d", None): 120}
+REPEATS = 9
+# rounds per repeat and side: about a third of a second of the scratch side each, or more
+ROUNDS = {("circle", 1): 3, ("circle", 10): 8, ("circle", 100): 60, ("circle", 1000): 250,
+          ("conv2d", None): 120, ("maxpool2d", None): 80}
 
 
 @pytest.fixture(scope="module")
