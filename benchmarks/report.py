@@ -122,35 +122,39 @@ def machine_line(results: dict) -> str:
             f"{torch_info.get('threads', '?')} thread(s) · GPU: {torch_info.get('cuda') or 'none'}")
 
 
+def _label(row: dict) -> str:
+    return f"circle epoch\nbatch {row['batch_size']}" if row["case"] == "circle" else f"{row['case']}\nfwd+bwd"
+
+
 def bar_chart(rows: list[dict], path: Path, title: str = "") -> None:
-    """Ratio per batch size (and per layer case), CPU and CUDA side by side; lines at the 0.5 goal and 1."""
+    """Ratio per batch size (and per layer case), CPU and CUDA side by side; lines at the 0.5 goal and at 1."""
+    from matplotlib.patches import Patch
+
     from course.plots import plt, save  # off-screen matplotlib, as every figure of the kit
 
-    labels = []
-    for r in rows:
-        label = f"batch {r['batch_size']}" if r["case"] == "circle" else r["case"]
-        if label not in labels:
-            labels.append(label)
-    devices = ("cpu", "cuda")
-    fig, ax = plt.subplots(figsize=(1.3 * len(labels) + 2.5, 3.8))
-    width = 0.38
-    for k, device in enumerate(devices):
-        values = {(f"batch {r['batch_size']}" if r["case"] == "circle" else r["case"]): r["ratio"]
-                  for r in rows if r["device"] == device}
-        xs = [i + (k - 0.5) * width for i, label in enumerate(labels) if label in values]
-        ys = [values[label] for label in labels if label in values]
-        bars = ax.bar(xs, ys, width, label=device.upper(), color=("tab:blue", "tab:green")[k])
-        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    labels = list(dict.fromkeys(_label(r) for r in rows))
+    fig, ax = plt.subplots(figsize=(1.3 * len(labels) + 2.5, 4.0))
+    width, handles = 0.38, []
+    for k, (device, color) in enumerate((("cpu", "tab:blue"), ("cuda", "tab:green"))):
+        values = {_label(r): r["ratio"] for r in rows if r["device"] == device}
         if not values:
-            ax.text(0.99, 0.97 - 0.07 * k, f"{device.upper()}: not measured", transform=ax.transAxes,
-                    ha="right", va="top", fontsize=8, color="gray")
+            handles.append(Patch(facecolor="white", edgecolor=color, label=f"{device.upper()}: not measured"))
+            continue
+        xs = [i + (k - 0.5) * width for i, label in enumerate(labels) if label in values]
+        bars = ax.bar(xs, [values[label] for label in labels if label in values], width, color=color)
+        ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+        handles.append(Patch(color=color, label=device.upper()))
+    circle = sum(label.startswith("circle") for label in labels)
+    if 0 < circle < len(labels):
+        ax.axvline(circle - 0.5, color="gray", linewidth=0.6, linestyle=":")
     ax.axhline(1.0, color="black", linewidth=0.8)
-    ax.axhline(0.5, color="tab:red", linestyle="--", linewidth=0.8, label="goal 0.5")
-    ax.set_xticks(range(len(labels)), labels)
-    ax.set_ylabel("time ratio scratch / torch.nn (best rounds)")
+    ax.axhline(0.5, color="tab:red", linestyle="--", linewidth=0.8)
+    handles.append(plt.Line2D([], [], color="tab:red", linestyle="--", linewidth=0.8, label="goal 0.5 (circle)"))
+    ax.set_xticks(range(len(labels)), labels, fontsize=9)
+    ax.set_ylabel("time ratio scratch / torch.nn\n(best rounds)")
     ax.set_ylim(0, max([1.15] + [1.15 * r["ratio"] for r in rows]))
     ax.set_title(title or "project 2: from-scratch framework vs torch.nn + autograd", fontsize=10)
-    ax.legend(fontsize=8, loc="upper left")
+    ax.legend(handles=handles, fontsize=8, loc="upper left")
     fig.tight_layout()
     save(fig, path)
 
