@@ -51,6 +51,8 @@ class GradingState:
     results: list = field(default_factory=list)
     selected: list = field(default_factory=list)
     import_errors: dict = field(default_factory=dict)  # (project, file) -> the full message, shown once
+    benchmarks: list = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
+    benchmarks_not_measured: list = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
 
@@ -311,5 +313,6 @@ def pytest_sessionfinish(session, exitstatus):
                           for (project, file), message in sorted(state.import_errors.items())],
         "sandbox": ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started",
         "notes": [f"{name}: {note}" for name, worker in sorted(state.workers.items()) for note in worker.fired],
+        "benchmarks": list(state.benchmarks), "benchmarks_not_measured": list(state.benchmarks_not_measured),
     })
     write_json(path, result)

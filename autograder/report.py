@@ -6,6 +6,14 @@ from autograder import rubric
 
 SYMBOL = {"passed": "✔", "not implemented": "·", "not attempted": "·", "not run": "-"}
 QUIET = ("passed", "not implemented", "not attempted", "not run")  # statuses that need no feedback block
+BENCH_TASKS = {t.id for t in rubric.TASKS if t.bench}  # no points: their figures have their own section
+
+
+def benchmark_lines(result: dict) -> list[str]:
+    """The student benchmarks' section (autograder/bench.py), before the table; nothing without figures."""
+    from autograder.bench import feedback_lines
+
+    return feedback_lines(result)
 
 
 def score(results: list[dict], selected: list[str]) -> dict:
@@ -54,11 +62,13 @@ def render(result: dict, *, feedback: bool = True) -> str:
                 lines.append("")
         if lines[-1] != "":
             lines.append("")
+    lines += benchmark_lines(result)
     width = max([len(t["task"]) for t in result["tasks"]] + [4])
     lines += ["Score per task", "=============="]
     for t in result["tasks"]:
         mark = SYMBOL.get(t["status"], "✘")
         pts = f"{t['points']:g}/{t['max_points']:g}" + (" bonus" if t["bonus"] else "")
+        pts = "benchmark" if t["task"] in BENCH_TASKS else pts
         note = "" if t["status"] == "passed" else f"  ({t['status']})"
         lines.append(f" {mark} {t['task']:<{width}}  {pts:>10}{note}")
     if result.get("notes"):

@@ -3,7 +3,9 @@
 Each task is graded by one test function of the suite (``autograder/suite``) that carries
 ``@task("<id>")``; a parametrised test earns ``points × passed cases / cases``. The 100 points of the core
 tasks are split 40 / 60 between project 1 and project 2; bonus tasks add points on top. Hidden tasks run only
-when the instructor grades (fresh seeds and sizes the public tests do not use).
+when the instructor grades (fresh seeds and sizes the public tests do not use). Benchmark tasks (``bench``) carry
+no points: they time the student's framework against torch.nn and report the ratio (``autograder/bench.py``); a
+benchmark never takes points away.
 ``python -m autograder.rubric`` prints the table that ``docs/rubric.md`` shows.
 """
 
@@ -19,6 +21,7 @@ class Task:
     description: str
     visibility: str = "public"  # public | hidden
     bonus: bool = False
+    bench: bool = False  # a benchmark: 0 points, a figure in the report
 
     @property
     def project(self) -> str:
@@ -69,6 +72,11 @@ TASKS: tuple[Task, ...] = (
     Task("p2.bonus.conv2d", 3, "Conv2d forward and backward against autograd", bonus=True),
     Task("p2.bonus.maxpool", 2, "MaxPool2d forward and backward against autograd", bonus=True),
     Task("p2.bonus.flatten", 1, "Flatten forward and backward", bonus=True),
+    # ---------------------------------------------------------------- benchmarks (no points)
+    Task("p2.bench.circle", 0, "benchmark: your circle network's training epoch timed against torch.nn + autograd",
+         bench=True),
+    Task("p2.bench.conv", 0, "benchmark: your Conv2d forward + backward timed against torch.nn + autograd",
+         bench=True),
 )
 
 BY_ID = {t.id: t for t in TASKS}
@@ -95,7 +103,7 @@ def select(pattern: str | None):
 def markdown_table() -> str:
     lines = ["| task | points | visibility | what it checks |", "|---|---:|---|---|"]
     for t in TASKS:
-        pts = f"+{t.points:g} bonus" if t.bonus else f"{t.points:g}"
+        pts = "— (benchmark)" if t.bench else f"+{t.points:g} bonus" if t.bonus else f"{t.points:g}"
         lines.append(f"| `{t.id}` | {pts} | {t.visibility} | {t.description} |")
     lines.append(f"| **total** | **{core_total():g}** (+{bonus_total():g} bonus) | | public {core_total('public'):g}, "
                  f"hidden {core_total('hidden'):g} |")

@@ -113,8 +113,8 @@ def build(root: Path) -> None:
     edit(ben / "project2" / "framework.py", "        if self.momentum != 0.0:", "        if False:  # no momentum")
 
     chloe = solution(root / "chloe")
-    edit(chloe / "project2" / "framework.py", "        return gradwrtoutput * self.mask\n",
-         "        return -gradwrtoutput * self.mask\n")
+    edit(chloe / "project2" / "framework.py", "        return gradwrtoutput * self.output.sign()\n",
+         "        return -gradwrtoutput * self.output.sign()\n")
     (chloe / "project2" / "project2.ipynb").unlink()  # the notebook was not handed in
 
     dmitri = solution(root / "dmitri")

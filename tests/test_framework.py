@@ -482,3 +482,37 @@ def test_scan_allows_the_framework_style():
     ok = ("import math\nimport torch\n"
           "g = module.backward(grad)\nself.grad_weight.addmm_(a, b)\nx = torch.tanh(y).unfold(2, 3, 1)\n")
     assert forbidden_uses(ok) == []
+
+
+# --------------------------------------------------------------------------------------------------
+# Students copy what they see: public PyTorch API only (issue 11, item 10)
+# --------------------------------------------------------------------------------------------------
+
+
+def private_torch_uses(source: str) -> list[str]:
+    """``torch._x``, ``nn._x``, ``F._x`` … anywhere in an attribute chain rooted at a torch name (dunders aside)."""
+    roots = {"torch", "nn", "F", "optim"}
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Attribute):
+            chain, value = [node.attr], node.value
+            while isinstance(value, ast.Attribute):
+                chain.append(value.attr)
+                value = value.value
+            if isinstance(value, ast.Name) and value.id in roots and any(
+                    part.startswith("_") and not part.startswith("__") for part in chain):
+                found.append(f"line {node.lineno}: {value.id}.{'.'.join(reversed(chain))}")
+    return sorted(set(found))
+
+
+def test_student_facing_code_uses_public_pytorch_api():
+    from course.submission import KIT_ROOT
+
+    assert private_torch_uses("import torch\ntorch._foreach_add_(a, b)\nx = torch.nn._reduction")
+    problems = {}
+    for folder in ("solutions", "assignments"):
+        for path in sorted((KIT_ROOT / folder).rglob("*.py")):
+            uses = private_torch_uses(path.read_text())
+            if uses:
+                problems[str(path.relative_to(KIT_ROOT))] = uses
+    assert not problems, f"private PyTorch API in the code students see: {problems}"

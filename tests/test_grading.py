@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 
 from autograder import rubric
 from autograder.commands import check
@@ -54,7 +55,8 @@ def test_rubric_totals_and_ids():
     assert rubric.bonus_total() > 0
     for t in rubric.TASKS:
         assert re.fullmatch(r"p[12](\.[a-z0-9_]+)+", t.id), t.id
-        assert t.visibility in ("public", "hidden") and t.points > 0 and t.description
+        assert t.visibility in ("public", "hidden") and t.description
+        assert (t.points > 0) != t.bench and not (t.bench and t.bonus), f"{t.id}: a benchmark has 0 points, no other"
     assert {t.id for t in rubric.select("p2.linear")} == {"p2.linear.forward", "p2.linear.backward"}
 
 
@@ -91,6 +93,25 @@ def test_solutions_score_full_marks_and_every_bonus(solutions_report):
     assert not failed, f"the solutions lose points:\n{json.dumps(failed, indent=1)[:4000]}\n{output[-2000:]}"
     assert report["score"] == 100 and report["bonus"] == rubric.bonus_total()
     assert report["visibility"] == "all"
+
+
+def test_solutions_get_a_benchmark_figure_in_the_report(solutions_report):
+    """One entry per measured case (CPU here; CUDA too where the grader has a GPU), and a sentence in the text."""
+    report, _ = solutions_report
+    assert report["benchmarks_not_measured"] == []
+    entries = {(b["task"], b["device"]): b for b in report["benchmarks"]}
+    devices = ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
+    assert set(entries) == {(task, device) for task in ("p2.bench.circle", "p2.bench.conv") for device in devices}
+    for b in entries.values():
+        assert {"task", "name", "device", "student_median_s", "torch_median_s", "ratio", "rounds"} <= set(b)
+        assert b["student_median_s"] > 0 and b["torch_median_s"] > 0 and b["rounds"] >= 5
+        assert b["ratio"] == pytest.approx(b["student_median_s"] / b["torch_median_s"], rel=1e-3)
+    from autograder.report import render
+
+    text = render(report)
+    assert f"your framework trains the circle network (one epoch) in {entries['p2.bench.circle', 'cpu']['ratio']:.2f}× " \
+           "the time of torch.nn + autograd" in text
+    assert "p2.bench.circle" in text and "benchmark" in text
 
 
 def test_skeletons_score_zero_with_a_readable_report(tmp_path):
@@ -190,7 +211,9 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     forge = ("\nimport torch as _t\n_t.allclose = lambda *a, **k: True\n"
              "try:\n    import autograder.expect as _c\n    _c.expect_close = lambda *a, **k: None\n"
              "except ImportError:\n    pass\n")
-    source = source.replace("        return gradwrtoutput * self.mask\n", "        return -gradwrtoutput * self.mask\n", 1)
+    relu = "        return gradwrtoutput * self.output.sign()\n"
+    assert relu in source, "ReLU.backward of the solutions changed: update this test"
+    source = source.replace(relu, relu.replace("return ", "return -"), 1)
     fw.write_text(source + forge)
     report, _ = grade(sub, tmp_path, "--task", "p2", visibility="public")
     tasks = by_task(report)

@@ -293,8 +293,8 @@ def test_the_grader_cannot_be_rewritten_for_the_next_submission(arena, tmp_path)
     # the next submission is faulty (ReLU's backward has the wrong sign): it must still fail
     faulty = submission(tmp_path / "faulty")
     framework = faulty / "project2" / "framework.py"
-    framework.write_text(framework.read_text().replace("        return gradwrtoutput * self.mask\n",
-                                                       "        return -gradwrtoutput * self.mask\n", 1))
+    framework.write_text(framework.read_text().replace("        return gradwrtoutput * self.output.sign()\n",
+                                                       "        return -gradwrtoutput * self.output.sign()\n", 1))
     report, _ = grade(arena, faulty, tmp_path, tasks="p2.activations.backward")
     task = report["tasks"][0]
     assert task["points"] < task["max_points"] and "ReLU" in task["feedback"]

@@ -14,7 +14,7 @@ tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
 
 # import name -> distribution name, for the third-party packages the kit may use at run time
 DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "mlxtend": "mlxtend", "matplotlib": "matplotlib", "tqdm": "tqdm",
-                 "pytest": "pytest", "_pytest": "pytest"}
+                 "pytest": "pytest", "_pytest": "pytest", "pytest_benchmark": "pytest-benchmark"}
 LOCAL = {"course", "autograder"}
 TEMPLATES = KIT_ROOT / "autograder" / "templates"
 SHELL_BUILTINS = {".", "source", "cd", "export"}

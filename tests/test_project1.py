@@ -270,6 +270,15 @@ def test_course_run_project1_cuda_without_cuda_is_a_clear_error(tmp_path, capsys
     assert "cuda" in capsys.readouterr().err.lower()
 
 
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_course_run_project1_runs_on_cuda(tmp_path):
+    """The CUDA path end to end: data, networks and training on the GPU (one job, as --device cuda chooses)."""
+    out = tmp_path / "cuda"
+    assert cli.main(["run", "project1", "--quick", "--no-progress", "--device", "cuda", "--out", str(out)]) == 0
+    assert json.loads((out / "project1.json").read_text())["summary"]["device"].startswith("cuda")
+
+
 def test_unknown_net_is_a_clear_error(tmp_path, capsys):
     assert cli.main(["run", "project1", "--quick", "--nets", "baseline,resnet", "--out", str(tmp_path)]) == 2
     assert "resnet" in capsys.readouterr().err

@@ -49,7 +49,7 @@ def pass_rates(records: list[Record]) -> dict[str, float]:
 
 def pass_rate_figure(records: list[Record], path: Path) -> Path:
     rates = pass_rates(records)
-    tasks = list(rubric.TASKS)
+    tasks = [t for t in rubric.TASKS if t.points > 0]  # the benchmark tasks (no points) have their own figures
     fig, ax = plt.subplots(figsize=(7, 0.26 * len(tasks) + 1.2))
     y = range(len(tasks))
     ax.barh(list(y), [100 * rates[t.id] for t in tasks], color=[COLORS[t.project] for t in tasks])

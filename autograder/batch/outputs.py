@@ -168,6 +168,8 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
     view = student_view(record.report, reveal_hidden)
     tests = []
     for t in view["tasks"]:
+        if t["max_points"] == 0:
+            continue  # a benchmark task: its figure is a leaderboard entry
         tags = [rubric.BY_ID[t["task"]].project] + (["bonus"] if t["bonus"] else []) + \
                (["hidden"] if t["visibility"] == "hidden" else [])
         output = t["feedback"] or ("passed" if t["status"] == "passed" else t["status"])

@@ -4,6 +4,7 @@
   autograder check path/to/folder         any folder laid out like assignments/ (project1/, project2/)
   autograder check --task p2.linear       one task, every task under a prefix, or several: --task p1.shapes,p2
   autograder check --require-full         exit 1 unless every selected task earns all its points
+  autograder check --no-bench             without the benchmark tasks (no points; they time your framework)
   autograder check --sandbox-info         what isolation and caps are in force here
 
 The suite runs in its own pytest process; your code runs in a third one, inside a sandbox (bubblewrap) where the
@@ -38,6 +39,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--report", default=None, help="also write the per-task results as JSON to this file")
     parser.add_argument("--require-full", action="store_true",
                         help="exit status 1 unless every selected task earns all its points")
+    parser.add_argument("--no-bench", action="store_true",
+                        help="skip the benchmark tasks (p2.bench.*: no points, a few seconds of timing)")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
     add_sandbox_arguments(parser)
     parser.add_argument("--sandbox-info", action="store_true", help="print the isolation and caps in force, and stop")
@@ -90,10 +93,11 @@ def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: 
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def grade(root: Path, *, task=None, visibility="public", verbose=False, options=()) -> dict:
+def grade(root: Path, *, task=None, visibility="public", verbose=False, options=(), bench=True) -> dict:
     """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure.
 
-    ``options`` are further pytest options for the grading process (:func:`suite_options`).
+    ``options`` are further pytest options for the grading process (:func:`suite_options`); ``bench=False`` leaves
+    the benchmark tasks out.
     """
     from autograder import rubric
 
@@ -101,7 +105,8 @@ def grade(root: Path, *, task=None, visibility="public", verbose=False, options=
         raise CourseError(f"--task {task!r} matches no task; the ids are listed by `python -m autograder.rubric`")
     with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
         report = Path(tmp) / "report.json"
-        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose, extra=tuple(options))
+        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose,
+                         extra=(*options, *(() if bench else ("-m", "not bench"))))
         if not report.is_file():
             tail = "\n".join((proc.stdout or "").strip().splitlines()[-25:])
             raise CourseError(f"the grading suite stopped before it could score {root} (pytest exit status "
@@ -133,7 +138,7 @@ def run(args) -> int:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
     result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
-                   options=suite_options(args, "auto" if sandbox.bwrap else "off"))
+                   options=suite_options(args, "auto" if sandbox.bwrap else "off"), bench=not args.no_bench)
     print(render(result))
     if args.report:
         write_json(args.report, result)

@@ -42,6 +42,8 @@ def add_arguments(parser) -> None:
     parser.add_argument("--reveal-hidden", action="store_true",
                         help="show hidden tests' details in the feedback (default: 'hidden test failed: …' only)")
     parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
+    parser.add_argument("--no-bench", action="store_true",
+                        help="skip the benchmark tasks (p2.bench.*: no points, about 4 s per submission)")
     parser.add_argument("--nbgrader", metavar="COURSE", default=None,
                         help="also grade the notebooks with nbgrader in this course folder (made by `autograder "
                              "nbgrader COURSE`); written answers graded in its formgrader are merged at every run")
@@ -133,6 +135,8 @@ def run(args) -> int:
         if not rubric.select(args.task):
             raise CourseError(f"--task {args.task!r} matches no task; `python -m autograder.rubric` lists the ids")
         options += ["--task", args.task]
+    if args.no_bench:
+        options += ["-m", "not bench"]
     grading = runner.grading_digest(options + (["--nbgrader", str(course)] if course else []))
     store = Store(out / STORE)
     timeout = (limits.submission_seconds + 2 * (limits.startup_seconds + limits.import_seconds)) * args.limit_scale + 120

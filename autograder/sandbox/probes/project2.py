@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 
 from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401 - imports is a probe
+from course.project2 import speed  # imported with the probes, before any student code (its clocks are bound)
 from course.project2.spec import REQUIRED_CLASSES, circle_network
 
 AUTOGRAD = False  # the framework computes every gradient by hand
@@ -145,3 +146,47 @@ def started(ctx):
     except Exception:  # noqa: BLE001
         pass
     return True
+
+
+# ------------------------------------------------------------------------------------------------------
+# Benchmarks (tasks p2.bench.*, no points): raw timings only; the judge computes the statistics
+# ------------------------------------------------------------------------------------------------------
+
+
+def _circle_problem(problem: dict):
+    return speed.CircleProblem(problem["x"], problem["y"], list(problem["orders"]), list(problem["weights"]))
+
+
+def bench_circle(ctx, problem, batch_size, lr, momentum, device="cpu", parity_steps=3, rounds=None):
+    """The student's framework and torch.nn + autograd on the circle network (``course/project2/speed.py``).
+
+    First ``parity_steps`` training steps in float64 on CPU with the student's framework alone (the judge checks
+    the losses and parameters against its own torch reference), then interleaved timed epochs of both sides in
+    float32 on ``device``. ``rounds``: keyword arguments of ``speed.interleaved``.
+    """
+    fw = framework(ctx)
+    problem = _circle_problem(problem)
+    check = speed.ScratchCircle(fw, problem.to(dtype=torch.float64), batch_size, lr=lr, momentum=momentum)
+    losses = speed.circle_steps(check, parity_steps)
+    parity = {"losses": losses, "params": [plain(p) for p in check.parameters()]}
+    timed = problem.to(device)
+    student = speed.ScratchCircle(fw, timed, batch_size, lr=lr, momentum=momentum)
+    reference = speed.TorchCircle(timed, batch_size, lr=lr, momentum=momentum)
+    measured = speed.interleaved({"student": student.epoch, "torch": reference.epoch}, device=device,
+                                 **(rounds or {}))
+    return {"parity": parity, **measured}
+
+
+def bench_layer(ctx, case, x, grad_output, weights, device="cpu", rounds=None):
+    """The student's layer ``case`` (a key of ``speed.LAYER_CASES``) and torch.nn's: one forward + backward in
+    float64 on CPU (the judge checks it), then interleaved timed rounds of both in float32 on ``device``."""
+    fw = framework(ctx)
+    problem = speed.LayerProblem(case, x, grad_output, list(weights))
+    check = speed.ScratchLayer(fw, problem.to(dtype=torch.float64))
+    output, grad_input = check.round()
+    parity = {"output": plain(output), "grad_input": plain(grad_input), "grads": [plain(g) for g in check.gradients()]}
+    timed = problem.to(device, torch.float32)
+    student, reference = speed.ScratchLayer(fw, timed), speed.TorchLayer(timed)
+    measured = speed.interleaved({"student": student.round, "torch": reference.round}, device=device,
+                                 **(rounds or {}))
+    return {"parity": parity, **measured}
