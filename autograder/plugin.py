@@ -108,7 +108,9 @@ def _watch_parent(state: GradingState, parent: int) -> None:
 
     def watch():
         while os.getppid() == parent:
-            time.sleep(0.5)
+            time.sleep(0.2)
+        for worker in list(state.workers.values()):
+            worker.kill()  # every process of the submission first, at once
         for worker in list(state.workers.values()):
             worker.stop()
         os._exit(3)

@@ -27,6 +27,7 @@ OTHER_WRITERS = {
     "autograder/notebooks/course.py": "copies the course's source files into nbgrader's course folder",
     "autograder/notebooks/execute.py": "copies a notebook's assignment folder to execute it in the sandbox",
     "autograder/notebooks/grading.py": "copies a student's folder into nbgrader's submitted/",
+    "autograder/gradescope.py": "arranges a flat upload into project folders in a temporary folder",
 }
 # calls that write a file: a method of any object, or a function of a module
 WRITE_METHODS = {"write_text", "write_bytes", "savefig"}

@@ -295,6 +295,16 @@ class Worker:
             return f"killed by {name.get(-code, f'signal {-code}')}"
         return f"exit code {code}"
 
+    def kill(self) -> None:
+        """SIGKILL the worker and every process it started, without waiting (:meth:`stop` cleans up after)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        if self.cgroup is not None:
+            self.cgroup.kill()
+
     def stop(self) -> None:
         if self.proc is not None:
             self._notes((0, 0))  # output cut outside any call (while importing, say) is reported too
