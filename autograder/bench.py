@@ -189,18 +189,3 @@ def conv(p2, config, device: str) -> None:
     _measure(config, case, device, lambda: p2.call(
         "bench_layer", case=LAYER, x=problem.x, grad_output=problem.grad_output, weights=problem.weights,
         device=device, rounds=ROUNDS), parity)
-
-
-# ------------------------------------------------------------------------------------------------ the text
-
-
-def feedback_lines(result: dict) -> list[str]:
-    """The report's benchmark section: one line per measured or unmeasured case (empty without any)."""
-    rows = [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks", [])]
-    rows += [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks_not_measured", [])]
-    if not rows:
-        return []
-    width = max(len(task) for task, _, _ in rows)
-    lines = ["Benchmarks (no points: a benchmark never takes points away)", "=" * 59]
-    lines += [f" {task:<{width}}  {device.upper():<4}  {text}" for task, device, text in rows]
-    return lines + [""]

@@ -10,10 +10,16 @@ BENCH_TASKS = {t.id for t in rubric.TASKS if t.bench}  # no points: their figure
 
 
 def benchmark_lines(result: dict) -> list[str]:
-    """The student benchmarks' section (autograder/bench.py), before the table; nothing without figures."""
-    from autograder.bench import feedback_lines
-
-    return feedback_lines(result)
+    """The student benchmarks' section (figures of autograder/bench.py), before the table: one line per measured or
+    unmeasured case; nothing without any."""
+    rows = [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks", [])]
+    rows += [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks_not_measured", [])]
+    if not rows:
+        return []
+    width = max(len(task) for task, _, _ in rows)
+    lines = ["Benchmarks (no points: a benchmark never takes points away)", "=" * 59]
+    lines += [f" {task:<{width}}  {device.upper():<4}  {text}" for task, device, text in rows]
+    return lines + [""]
 
 
 def score(results: list[dict], selected: list[str]) -> dict:

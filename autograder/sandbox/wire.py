@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import io
 
-import torch
-
 
 def encode(obj) -> bytes:
+    import torch  # imported on first use: a command that grades nothing (a rerun) does not pay for torch
+
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     return buffer.getvalue()
 
 
 def decode(data: bytes):
+    import torch
+
     return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu")
