@@ -88,11 +88,14 @@ def edit(path: Path, old: str, new: str) -> None:
 
 
 def drop_class(path: Path, name: str) -> None:
-    """Remove ``class name`` from a module (a bonus part not attempted)."""
-    text = path.read_text()
-    start = text.index(f"\nclass {name}")
-    end = text.find("\nclass ", start + 1)
-    path.write_text(text[:start] + ("\n" + text[end:] if end != -1 else "\n"))
+    """Remove ``class name`` from a module (a bonus part not attempted): its lines up to the next line that starts
+    at the margin (the next definition, comment or helper stays)."""
+    lines = path.read_text().splitlines(keepends=True)
+    start = lines.index(next(line for line in lines if line.startswith(f"class {name}")))
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or lines[end][0] in " \t"):
+        end += 1
+    path.write_text("".join(lines[:start] + lines[end:]))
 
 
 def solution(target: Path) -> Path:

@@ -279,6 +279,16 @@ def test_dask_gives_the_grades_of_the_local_pool(small_class, graded, tmp_path):
     assert grades(tmp_path / "dask") == grades(graded[0])
 
 
+def test_a_dask_worker_with_another_kit_grades_nothing():
+    from autograder.batch.runner import grade_files, grading_digest
+
+    options = ["--task", TASKS]
+    files = {"project1/models.py": b"raise SystemExit('must not run')\n"}
+    done = grade_files(files, options, timeout=60, kit="0" * 64)
+    assert done["report"] is None and "another version of the kit" in done["problem"], done
+    assert grading_digest(options) != grading_digest(options + ["--no-bench"])  # the options are part of it
+
+
 def test_bad_input_is_a_message(tmp_path):
     for args, words in ((["grade", str(tmp_path / "missing")], "does not exist"),
                         (["grade", str(tmp_path), "--jobs", "0"], "--jobs must be at least 1"),
@@ -326,3 +336,17 @@ def test_the_demo_class_is_a_fresh_build():
     done = subprocess.run([sys.executable, str(KIT_ROOT / "examples" / "build_class.py"), "--check"],
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stdout + done.stderr + "\nrun: python examples/build_class.py"
+
+
+def test_the_plain_demo_framework_earns_every_core_point_of_project_2(tmp_path):
+    """ben/ is the solution's framework with the bonus classes cut out and momentum off: cutting them must leave
+    everything the core tasks need (a helper between two classes once went with them)."""
+    report = tmp_path / "ben.json"
+    done = subprocess.run([sys.executable, "-m", "autograder.cli", "check", str(DEMO / "ben"), "--all", "--task", "p2",
+                           "--no-bench", "--report", str(report), *NO_SANDBOX],
+                          capture_output=True, text=True, timeout=600, cwd=KIT_ROOT)
+    tasks = json.loads(report.read_text())["tasks"]
+    core = {t["task"]: t["status"] for t in tasks if not t["bonus"] and t["max_points"]}
+    assert core and set(core.values()) == {"passed"}, done.stdout
+    bonus = {t["task"]: t["status"] for t in tasks if t["bonus"]}
+    assert bonus["p2.bonus.momentum"] == "failed" and bonus["p2.bonus.adam"] == "not attempted", bonus

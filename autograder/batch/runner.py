@@ -13,6 +13,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 import time
@@ -98,8 +99,16 @@ def pack(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in graded_files(root)}
 
 
-def grade_files(files: dict[str, bytes], options: list[str], timeout: float) -> dict:
-    """Grade a submission sent as :func:`pack` made it (on a Dask worker); return the :class:`Outcome` as a dict."""
+def grade_files(files: dict[str, bytes], options: list[str], timeout: float, kit: str | None = None) -> dict:
+    """Grade a submission sent as :func:`pack` made it (on a Dask worker); return the :class:`Outcome` as a dict.
+
+    ``kit``: the sender's :func:`grading_digest` of ``options``; a worker whose kit or torch differs grades nothing
+    (its grades would not be the ones the store records) and says so.
+    """
+    if kit is not None and grading_digest(options) != kit:
+        return {"report": None, "seconds": 0.0, "problem": (
+            f"the Dask worker on {socket.gethostname()} runs another version of the kit or of torch than this "
+            "machine: install the same commit of the kit (pip install -e .) and torch on every worker, then rerun")}
     tmp = Path(tempfile.mkdtemp(prefix="autograder-remote-"))
     try:
         for rel, data in files.items():

@@ -262,15 +262,16 @@ def _grade_on_dask(address, todo, options, timeout, record) -> None:
         from distributed import Client, as_completed
     except ImportError as exc:
         raise CourseError("--dask needs dask.distributed: pip install 'dask[distributed]'") from exc
-    from autograder.batch.runner import Outcome, grade_files, pack
+    from autograder.batch.runner import Outcome, grade_files, grading_digest, pack
 
     try:
         client = Client(address, timeout="15s")
     except (OSError, TimeoutError) as exc:
         raise CourseError(f"cannot reach the Dask scheduler at {address} ({exc}); start one with `dask scheduler` "
-                          "and workers with `dask worker ADDRESS --nthreads 1` (see docs/instructor-guide.md)") from exc
+                          "and workers with `dask worker ADDRESS --nthreads 1` (see docs/batch-grading.md)") from exc
+    kit = grading_digest(options)
     try:
-        futures = {client.submit(grade_files, pack(entry.root), options, timeout, pure=False,
+        futures = {client.submit(grade_files, pack(entry.root), options, timeout, kit, pure=False,
                                  key=f"grade-{entry.student}-{digest[:12]}"): (entry, digest)
                    for entry, digest in todo}
         for future in as_completed(futures):

@@ -192,7 +192,6 @@ class ReLU(Module):
         ### END SOLUTION
 
 
-
 class Tanh(Module):
     """``tanh(x)`` element-wise (**required**).
 
@@ -235,6 +234,18 @@ class Sigmoid(Module):
         ### END SOLUTION
 
 
+# --------------------------------------------------------------------------------------------------
+# Losses: forward(prediction, target) -> scalar tensor; backward() -> dL/d(prediction)
+# --------------------------------------------------------------------------------------------------
+
+
+def _check_same_shape(name, prediction, target):
+    if prediction.shape != target.shape:
+        raise ValueError(
+            f"{name}: prediction of shape {tuple(prediction.shape)} and target of shape "
+            f"{tuple(target.shape)} differ; give a target of the prediction's shape (broadcasting an "
+            f"N×1 prediction against an N target would silently compare every pair)")
+
 
 class LossMSE(Module):
     """Mean squared error (**required**), like PyTorch's ``MSELoss`` with the mean reduction.
@@ -260,6 +271,9 @@ class LossMSE(Module):
         ### END SOLUTION
 
 
+# --------------------------------------------------------------------------------------------------
+# Containers
+# --------------------------------------------------------------------------------------------------
 
 
 class Sequential(Module):
@@ -360,6 +374,12 @@ class SGD:
             grad.zero_()
 
 
+# --------------------------------------------------------------------------------------------------
+# Convolutional tier (bonus): images are N×C×H×W
+# --------------------------------------------------------------------------------------------------
 
+
+def _pair(value):
+    return (int(value), int(value)) if isinstance(value, int) else (int(value[0]), int(value[1]))
 
 
