@@ -84,16 +84,19 @@ def circle_problem(seed: int = 0, epochs: int = 1) -> CircleProblem:
     return CircleProblem(points - 0.5, y, orders, circle_weights(seed))
 
 
-def set_weights(pairs, weights) -> None:
-    """Give a framework model's ``param()`` pairs the values (and dtype, device) of ``weights``; zero gradients."""
+def set_weights(pairs, weights, where: str = "param()") -> None:
+    """Give a framework model's ``param()`` pairs the values (and dtype, device) of ``weights``; zero gradients.
+
+    ``where`` names the call in messages (``Linear.param()``)."""
     pairs = list(pairs)
     if len(pairs) != len(weights):
-        raise ValueError(f"param() returned {len(pairs)} (parameter, gradient) pairs, expected {len(weights)}")
+        raise ValueError(f"{where} returned {len(pairs)} (parameter, gradient) pairs, expected {len(weights)}")
     for (p, g), w in zip(pairs, weights):
         if tuple(p.shape) != tuple(w.shape):
-            raise ValueError(f"param(): a parameter has shape {tuple(p.shape)}, expected {tuple(w.shape)}")
+            raise ValueError(f"{where}: a parameter has shape {tuple(p.shape)}, expected {tuple(w.shape)}")
         p.data = w.clone()
-        g.data = torch.zeros_like(w)
+        if isinstance(g, torch.Tensor):
+            g.data = torch.zeros_like(w)
 
 
 class ScratchCircle:

@@ -33,15 +33,7 @@ def param_pairs(module, where: str):
 
 def set_params(module, values, where: str) -> None:
     """Give the module the judge's parameter values (dtype included), in ``param()`` order."""
-    pairs = param_pairs(module, where)
-    if len(pairs) != len(values):
-        raise ValueError(f"{where}.param() returned {len(pairs)} (tensor, gradient) pairs, expected {len(values)}")
-    for (p, g), v in zip(pairs, values):
-        if tuple(p.shape) != tuple(v.shape):
-            raise ValueError(f"{where}.param(): a parameter has shape {tuple(p.shape)}, expected {tuple(v.shape)}")
-        p.data = v.clone()
-        if isinstance(g, torch.Tensor):
-            g.data = torch.zeros_like(v)
+    speed.set_weights(param_pairs(module, where), values, f"{where}.param()")
 
 
 def grads(module, where: str):
