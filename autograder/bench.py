@@ -31,6 +31,7 @@ import torch
 from pytest_benchmark.stats import Stats
 
 from autograder.plugin import STATE
+from autograder.record import Benchmark, Status
 from autograder.sandbox.judge import StudentError
 from course.project2 import speed
 
@@ -77,12 +78,12 @@ def pytest_collection_modifyitems(config, items):
 # ------------------------------------------------------------------------------------------------ measuring
 
 
-def prior_results(config, prerequisites) -> dict[str, str]:
+def prior_results(config, prerequisites) -> dict[str, Status]:
     """Task → status of the prerequisite tasks that ran earlier in this session and did not pass (rubric order)."""
-    status = {}
+    status: dict[str, Status] = {}
     for r in config.stash[STATE].results:
-        if r["task"] in prerequisites and r["status"] != "passed":
-            status.setdefault(r["task"], r["status"])
+        if r.task in prerequisites and r.status is not Status.PASSED:
+            status.setdefault(r.task, r.status)
     return {task: status[task] for task in prerequisites if task in status}
 
 
@@ -93,20 +94,20 @@ def stats(times) -> Stats:
     return result
 
 
-def entry(case: Case, device: str, student: Stats, reference: Stats, timer: str) -> dict:
+def entry(case: Case, device: str, student: Stats, reference: Stats, timer: str) -> Benchmark:
     """One measured case of the report: medians in seconds, their ratio, the rounds, and the sentence to show."""
     ratio = student.median / reference.median
-    return {"task": case.task, "name": case.name, "device": device,
-            "student_median_s": student.median, "torch_median_s": reference.median, "ratio": round(ratio, 4),
-            "rounds": student.rounds, "student_iqr_s": student.iqr, "torch_iqr_s": reference.iqr, "timer": timer,
-            "feedback": f"your framework {case.verb} in {ratio:.2f}× the time of torch.nn + autograd "
-                        f"({device.upper()}: {1e3 * student.median:.3g} ms vs {1e3 * reference.median:.3g} ms, "
-                        f"median of {student.rounds} interleaved rounds)"}
+    return Benchmark(task=case.task, name=case.name, device=device,
+                     student_median_s=student.median, torch_median_s=reference.median, ratio=round(ratio, 4),
+                     rounds=student.rounds, student_iqr_s=student.iqr, torch_iqr_s=reference.iqr, timer=timer,
+                     feedback=f"your framework {case.verb} in {ratio:.2f}× the time of torch.nn + autograd "
+                              f"({device.upper()}: {1e3 * student.median:.3g} ms vs {1e3 * reference.median:.3g} "
+                              f"ms, median of {student.rounds} interleaved rounds)")
 
 
 def not_measured(config, case: Case, device: str, reason: str) -> None:
-    config.stash[STATE].benchmarks_not_measured.append({"task": case.task, "name": case.name, "device": device,
-                                                  "reason": reason, "feedback": f"not measured: {reason}"})
+    config.stash[STATE].benchmarks_not_measured.append(
+        Benchmark(task=case.task, name=case.name, device=device, reason=reason, feedback=f"not measured: {reason}"))
 
 
 def _close(received, expected, tol: float = 1e-6) -> bool:
@@ -126,7 +127,7 @@ def _measure(config, case: Case, device: str, call, parity_problem) -> None:
     of an unfinished framework; anything else that stops the measurement leaves a reason and passes (0 points).
     """
     earlier = prior_results(config, case.prerequisites)
-    failed = [task for task, status in earlier.items() if status != "not implemented"]
+    failed = [task for task, status in earlier.items() if status is not Status.NOT_IMPLEMENTED]
     if failed:
         return not_measured(config, case, device, f"your framework fails {_some(failed)}")
     if earlier:
@@ -135,7 +136,7 @@ def _measure(config, case: Case, device: str, call, parity_problem) -> None:
     try:
         got = call()
     except StudentError as exc:
-        if exc.kind == "not_implemented":
+        if exc.status is Status.NOT_IMPLEMENTED:
             not_measured(config, case, device, f"not implemented yet ({exc.where or exc.message})")
             raise
         return not_measured(config, case, device, f"your framework failed while it was timed: {exc.message}")

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder.batch.intake import find_root
 from autograder.batch.outputs import gradescope_results
-from autograder.batch.store import Record
+from autograder.batch.store import Record, RowStatus
 from course.files import write_json
 
 FLAT = {"models.py": "project1", "train.py": "project1", "project1.ipynb": "project1",
@@ -59,8 +59,11 @@ def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_s
                 options += ["--task", task]
             outcome = grade_folder(submission, options, timeout=1800 * limit_scale)
             report, problem = outcome.report, outcome.problem
-    record = Record("submission", "", "", "graded" if report else "unusable", problem, report,
-                    time.monotonic() - start)
+    if submission is None:
+        status = RowStatus.UNUSABLE
+    else:
+        status = RowStatus.GRADED if report is not None and not report.grader_failed else RowStatus.GRADER_ERROR
+    record = Record("submission", "", "", status, problem, report, time.monotonic() - start)
     results = gradescope_results(record)
     write_json(root / "results" / "results.json", results)
     return results

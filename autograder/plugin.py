@@ -20,6 +20,7 @@ import pytest
 
 from autograder import rubric
 from autograder.expect import GradingFailure
+from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
 from autograder.sandbox.limits import add_limit_options, limits_from
 from course.files import write_json
@@ -29,30 +30,16 @@ from course.project2 import spec as spec2
 MODULES = {"project1": spec1.MODULES, "project2": spec2.MODULES}
 DEFAULT_LIMIT = 20.0  # seconds per call into the student's code, unless the task says otherwise
 
-# a StudentError's kind -> the status of the task it failed
-STATUS = {
-    "not_implemented": "not implemented",
-    "missing": "missing",
-    "import": "the file does not import",
-    "timeout": "timed out",
-    "crash": "the Python process died",
-    "memory": "ran out of memory",
-    "processes": "too many processes",
-    "invalid": "returned something that is not plain data",
-    "exception": "your code raised an exception",
-}
-
-
 @dataclass
 class GradingState:
     sandbox: Sandbox | None = None
     budget: Budget | None = None
     workers: dict = field(default_factory=dict)
-    results: list = field(default_factory=list)
-    selected: list = field(default_factory=list)
+    results: list[CaseResult] = field(default_factory=list)
+    selected: list[str] = field(default_factory=list)
     import_errors: dict = field(default_factory=dict)  # (project, file) -> the full message, shown once
-    benchmarks: list = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
-    benchmarks_not_measured: list = field(default_factory=list)
+    benchmarks: list[Benchmark] = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
+    benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     started: float = field(default_factory=time.time)
 
 
@@ -237,36 +224,47 @@ def import_block(exc: StudentError) -> str:
     return "\n".join([exc.message, *_details(exc)])
 
 
-def feedback(task_id: str, exc: BaseException, state: GradingState | None = None) -> tuple[str, str]:
+def feedback(task_id: str, exc: BaseException, state: GradingState | None = None, *,
+             timed_out: bool = False) -> tuple[Status, str]:
     """(status, text) for a failed test: the task, expected vs received, likely cause, then the details.
 
     A file that does not import is explained once (kept in ``state.import_errors``); each task it stops gets one
-    line. A bonus part the student did not write is "not attempted".
+    line. A bonus part the student did not write is "not attempted". ``timed_out``: the test ran past its whole-test
+    backstop (pytest-timeout stopped it).
     """
     task_ = rubric.BY_ID[task_id]
     header = f"[{task_id}] {task_.description}"
     if isinstance(exc, StudentError):
-        if exc.kind == "not_implemented":
-            return "not implemented", f"{header}\n  not implemented yet{f' ({exc.where})' if exc.where else ''}"
-        if exc.kind == "missing" and task_.bonus:
-            return "not attempted", f"{header}\n  not attempted: {exc.message}"
-        if exc.kind == "import":
-            file = getattr(exc, "file", "") or "a file"
+        status = exc.status
+        if status is Status.NOT_IMPLEMENTED:
+            return status, f"{header}\n  not implemented yet{f' ({exc.where})' if exc.where else ''}"
+        if status is Status.MISSING and task_.bonus:
+            return Status.NOT_ATTEMPTED, f"{header}\n  not attempted: {exc.message}"
+        if status is Status.IMPORT:
+            file = exc.file or "a file"
             if state is not None:
                 state.import_errors.setdefault((task_.project, file), import_block(exc))
-            how = "did not finish importing" if "did not finish importing" in exc.message else "does not import"
-            return STATUS["import"], f"[{task_id}] not graded: {file} of {task_.project} {how} (see above)"
-        status = STATUS.get(exc.kind, "error")
-        first = exc.message if exc.kind in ("timeout", "crash", "memory", "processes", "missing") \
-            else f"{status}: {exc.message}"
+            how = "did not finish importing" if exc.limit is not None else "does not import"
+            return status, f"[{task_id}] not graded: {file} of {task_.project} {how} (see above)"
+        own_words = status in (Status.TIMEOUT, Status.CRASH, Status.MEMORY, Status.PROCESSES, Status.DISK,
+                               Status.MISSING)
+        first = exc.message if own_words else f"{status.label}: {exc.message}"
         return status, "\n".join([header, f"  {first}", *_details(exc)])
     if isinstance(exc, GradingFailure):
-        return "failed", f"{header}\n" + "\n".join("  " + line for line in exc.render().splitlines())
-    if "Timeout" in type(exc).__name__ or "Timeout" in str(exc)[:40]:
-        return "timed out", f"{header}\n  timed out: the test ran past its time limit"
+        return Status.FAILED, f"{header}\n" + "\n".join("  " + line for line in exc.render().splitlines())
+    if timed_out:
+        return Status.TIMEOUT, f"{header}\n  timed out: the test ran past its time limit"
     if isinstance(exc, GraderError):
-        return "error", f"{header}\n  the grader could not run this task: {exc}"
-    return "error", f"{header}\n  the grader failed on this task ({type(exc).__name__}: {exc}); tell your instructor"
+        return Status.GRADER_ERROR, f"{header}\n  the grader could not run this task: {exc}"
+    return Status.GRADER_ERROR, (f"{header}\n  the grader failed on this task ({type(exc).__name__}: {exc}); "
+                                 "tell your instructor")
+
+
+def _timed_out(item, report) -> bool:
+    """Whether pytest-timeout's backstop stopped the test: it ran for (about) the backstop's limit."""
+    marker = item.get_closest_marker("timeout")
+    limit = marker.args[0] if marker is not None and marker.args else None
+    return limit is not None and report.duration >= 0.95 * float(limit)
 
 
 @pytest.hookimpl(hookwrapper=True)
@@ -279,18 +277,21 @@ def pytest_runtest_makereport(item, call):
     task_id = marker.args[0]
     state = item.config.stash[STATE]
     if report.when == "call" or report.failed:
-        status, text = "passed", ""
+        status, text = Status.PASSED, ""
         if report.failed:
             exc = call.excinfo.value if call.excinfo is not None else None
-            status, text = feedback(task_id, exc, state) if exc is not None else ("error", str(report.longrepr))
+            if exc is not None:
+                status, text = feedback(task_id, exc, state, timed_out=_timed_out(item, report))
+            else:
+                status, text = Status.GRADER_ERROR, str(report.longrepr)
             if isinstance(exc, (StudentError, GradingFailure)):
                 report.longrepr = text
             else:
                 report.longrepr = f"{text}\n\n{report.longrepr}"
         elif report.skipped:
-            status = "skipped"
-        state.results.append({"task": task_id, "test": item.nodeid, "status": status, "feedback": text,
-                              "seconds": round(report.duration, 2)})
+            status = Status.SKIPPED
+        state.results.append(CaseResult(task=task_id, test=item.nodeid, status=status, feedback=text,
+                                        seconds=round(report.duration, 2)))
 
 
 def pytest_sessionfinish(session, exitstatus):
@@ -305,16 +306,15 @@ def pytest_sessionfinish(session, exitstatus):
         root = str(submission_root(config))
     except Exception as exc:  # noqa: BLE001 - the report still gets written
         root = f"unresolved: {exc}"
-    result = score(state.results, state.selected)
+    report: GradeReport = score(state.results, state.selected)
     sandbox = state.sandbox
-    result.update({
-        "complete": exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED),
-        "submission": root, "visibility": config.getoption("--visibility"),
-        "seconds": round(time.time() - state.started, 1),
-        "import_errors": [{"project": project, "file": file, "message": message}
-                          for (project, file), message in sorted(state.import_errors.items())],
-        "sandbox": ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started",
-        "notes": [f"{name}: {note}" for name, worker in sorted(state.workers.items()) for note in worker.fired],
-        "benchmarks": list(state.benchmarks), "benchmarks_not_measured": list(state.benchmarks_not_measured),
-    })
-    write_json(path, result)
+    report.complete = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
+    report.submission, report.visibility = root, config.getoption("--visibility")
+    report.seconds = round(time.time() - state.started, 1)
+    report.import_errors = [ImportProblem(project, file, message)
+                            for (project, file), message in sorted(state.import_errors.items())]
+    report.sandbox = ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started"
+    report.notes = [Note(note.kind, note.text, name)
+                    for name, worker in sorted(state.workers.items()) for note in worker.fired]
+    report.benchmarks, report.benchmarks_not_measured = list(state.benchmarks), list(state.benchmarks_not_measured)
+    write_json(path, report.to_json())

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from autograder import rubric
+from autograder.record import CaseResult, GradeReport, Status, TaskResult
 
-SYMBOL = {"passed": "✔", "not implemented": "·", "not attempted": "·", "not run": "-"}
-QUIET = ("passed", "not implemented", "not attempted", "not run")  # statuses that need no feedback block
 BENCH_TASKS = {t.id for t in rubric.TASKS if t.bench}  # no points: their figures have their own section
 
 
-def benchmark_lines(result: dict) -> list[str]:
+def benchmark_lines(report: GradeReport) -> list[str]:
     """The student benchmarks' section (figures of autograder/bench.py), before the table: one line per measured or
     unmeasured case; nothing without any."""
-    rows = [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks", [])]
-    rows += [(b["task"], b["device"], b["feedback"]) for b in result.get("benchmarks_not_measured", [])]
+    rows = [(b.task, b.device, b.feedback) for b in (*report.benchmarks, *report.benchmarks_not_measured)]
     if not rows:
         return []
     width = max(len(task) for task, _, _ in rows)
@@ -22,45 +20,44 @@ def benchmark_lines(result: dict) -> list[str]:
     return lines + [""]
 
 
-def score(results: list[dict], selected: list[str]) -> dict:
-    """Per-task points (``points × passed cases / cases``) and the totals over the selected tasks."""
-    by_task: dict[str, list[dict]] = {}
+def score(results: list[CaseResult], selected: list[str]) -> GradeReport:
+    """Per-task points (``points × passed cases / cases``) and the totals over the selected tasks. A task's status
+    is its most severe case's (``Status`` severity); a task with no case is "not run"."""
+    by_task: dict[str, list[CaseResult]] = {}
     for r in results:
-        by_task.setdefault(r["task"], []).append(r)
+        by_task.setdefault(r.task, []).append(r)
     tasks, core, bonus, core_max, bonus_max = [], 0.0, 0.0, 0.0, 0.0
     for t in rubric.TASKS:
         if t.id not in selected:
             continue
         cases = by_task.get(t.id, [])
-        passed = sum(r["status"] == "passed" for r in cases)
+        passed = sum(r.status is Status.PASSED for r in cases)
         earned = round(t.points * passed / len(cases), 2) if cases else 0.0
-        statuses = {r["status"] for r in cases} - {"passed"}
-        status = "passed" if cases and not statuses else ("not run" if not cases else sorted(statuses)[0])
-        tasks.append({"task": t.id, "points": earned, "max_points": t.points, "bonus": t.bonus,
-                      "visibility": t.visibility, "status": status, "description": t.description,
-                      "cases": len(cases), "passed": passed,
-                      "feedback": "\n\n".join(dict.fromkeys(r["feedback"] for r in cases if r["feedback"]))})
+        status = Status.worst(r.status for r in cases) if cases else Status.NOT_RUN
+        tasks.append(TaskResult(task=t.id, points=earned, max_points=t.points, bonus=t.bonus,
+                                visibility=t.visibility, status=status, description=t.description,
+                                cases=len(cases), passed=passed,
+                                feedback="\n\n".join(dict.fromkeys(r.feedback for r in cases if r.feedback))))
         if t.bonus:
             bonus, bonus_max = bonus + earned, bonus_max + t.points
         else:
             core, core_max = core + earned, core_max + t.points
-    return {"score": round(core, 2), "max_score": core_max, "bonus": round(bonus, 2), "max_bonus": bonus_max,
-            "tasks": tasks}
+    return GradeReport(score=round(core, 2), max_score=core_max, bonus=round(bonus, 2), max_bonus=bonus_max,
+                       tasks=tasks)
 
 
-def render(result: dict, *, feedback: bool = True) -> str:
+def render(report: GradeReport, *, feedback: bool = True) -> str:
     """Failures first (task, expected vs received, likely cause), then the per-task table and the total."""
-    lines = []
-    if feedback and result.get("import_errors"):
+    lines: list[str] = []
+    if feedback and report.import_errors:
         lines.append("Files that do not import\n========================")
-        for entry in result["import_errors"]:
-            lines += [f"{entry['project']}/{entry['file']}:", *("  " + line for line in entry["message"].splitlines()),
-                      ""]
-    failed = [t for t in result["tasks"] if t["status"] not in QUIET]
+        for entry in report.import_errors:
+            lines += [f"{entry.project}/{entry.file}:", *("  " + line for line in entry.message.splitlines()), ""]
+    failed = [t for t in report.tasks if not t.status.quiet]
     if feedback and failed:
         lines.append("What to fix first\n=================")
         for t in failed:
-            text = t["feedback"] or f"[{t['task']}] {t['status']}"
+            text = t.feedback or f"[{t.task}] {t.status.label}"
             if "\n" in text and lines[-1] != "":
                 lines.append("")
             lines.append(text)
@@ -68,18 +65,17 @@ def render(result: dict, *, feedback: bool = True) -> str:
                 lines.append("")
         if lines[-1] != "":
             lines.append("")
-    lines += benchmark_lines(result)
-    width = max([len(t["task"]) for t in result["tasks"]] + [4])
+    lines += benchmark_lines(report)
+    width = max([len(t.task) for t in report.tasks] + [4])
     lines += ["Score per task", "=============="]
-    for t in result["tasks"]:
-        mark = SYMBOL.get(t["status"], "✘")
-        pts = f"{t['points']:g}/{t['max_points']:g}" + (" bonus" if t["bonus"] else "")
-        pts = "benchmark" if t["task"] in BENCH_TASKS else pts
-        note = "" if t["status"] == "passed" else f"  ({t['status']})"
-        lines.append(f" {mark} {t['task']:<{width}}  {pts:>10}{note}")
-    if result.get("notes"):
-        lines += ["", "Caps that fired: " + "; ".join(result["notes"])]
-    lines.append(f"\nTotal: {result['score']:g} / {result['max_score']:g}"
-                 + (f"   bonus: {result['bonus']:g} / {result['max_bonus']:g}" if result["max_bonus"] else "")
-                 + (f"   ({result['seconds']:g} s)" if "seconds" in result else ""))
+    for t in report.tasks:
+        pts = f"{t.points:g}/{t.max_points:g}" + (" bonus" if t.bonus else "")
+        pts = "benchmark" if t.task in BENCH_TASKS else pts
+        note = "" if t.status is Status.PASSED else f"  ({t.status.label})"
+        lines.append(f" {t.status.symbol} {t.task:<{width}}  {pts:>10}{note}")
+    if report.notes:
+        lines += ["", "Caps that fired: " + "; ".join(str(n) for n in report.notes)]
+    lines.append(f"\nTotal: {report.score:g} / {report.max_score:g}"
+                 + (f"   bonus: {report.bonus:g} / {report.max_bonus:g}" if report.max_bonus else "")
+                 + (f"   ({report.seconds:g} s)" if report.seconds is not None else ""))
     return "\n".join(lines)

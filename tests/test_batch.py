@@ -24,8 +24,10 @@ from pathlib import Path
 
 import pytest
 
+from autograder import rubric
 from autograder.batch import intake
-from autograder.batch.store import Record, Store
+from autograder.batch.store import Record, RowStatus, Store
+from autograder.record import GradeReport, NoteKind, SchemaError, Status
 from autograder.sandbox.isolation import probe as bwrap_probe
 from gradescope_format import validate
 from course.submission import KIT_ROOT
@@ -137,14 +139,59 @@ def test_digest_is_about_the_graded_files_only(tmp_path):
     assert intake.digest(entries["alice"]) != first
 
 
+def _report(score: float) -> GradeReport:
+    return GradeReport(score=score, max_score=rubric.core_total(), bonus=0.0, max_bonus=rubric.bonus_total(), tasks=[])
+
+
 def test_store_keeps_one_row_per_student(tmp_path):
     store = Store(tmp_path / "grades.sqlite")
-    store.put(Record("alice", "d1", "g", "graded", report={"score": 1}))
-    store.put(Record("alice", "d2", "g", "graded", report={"score": 2}))
-    store.put(Record("bob", "d3", "g", "unusable", problem="empty"))
+    store.put(Record("alice", "d1", "g", RowStatus.GRADED, report=_report(1)))
+    store.put(Record("alice", "d2", "g", RowStatus.GRADED, report=_report(2)))
+    store.put(Record("bob", "d3", "g", RowStatus.UNUSABLE, problem="empty"))
     store.close()
     again = Store(tmp_path / "grades.sqlite").all()
-    assert set(again) == {"alice", "bob"} and again["alice"].report == {"score": 2} and again["bob"].problem == "empty"
+    assert set(again) == {"alice", "bob"} and again["alice"].report == _report(2) and again["bob"].problem == "empty"
+    assert again["bob"].status is RowStatus.UNUSABLE
+
+
+def test_a_store_of_the_previous_version_is_migrated(tmp_path):
+    """A grades.sqlite of the kit before the typed record (no meta table, status sentences, "error" rows) is
+    migrated when it is opened: statuses become typed, notes typed, an "error" row a grader_error to retry."""
+    path = tmp_path / "grades.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE results (student TEXT PRIMARY KEY, digest TEXT NOT NULL, grading TEXT NOT NULL, "
+               "status TEXT NOT NULL, problem TEXT NOT NULL, report TEXT, seconds REAL NOT NULL, "
+               "source TEXT NOT NULL, graded_at TEXT NOT NULL)")
+    old = {"score": 3.0, "max_score": 100, "bonus": 0.0, "max_bonus": 15, "complete": True,
+           "tasks": [{"task": "p2.mse", "points": 0.0, "max_points": 5, "bonus": False, "visibility": "public",
+                      "status": "timed out", "description": "d", "cases": 2, "passed": 0, "feedback": "x"}],
+           "notes": ["project2: printed more than 1 MB; the rest was cut"], "import_errors": [],
+           "benchmarks": [], "benchmarks_not_measured": []}
+    db.execute("INSERT INTO results VALUES ('ada', 'd', 'g', 'graded', '', ?, 1.0, 'ada', 't')", (json.dumps(old),))
+    db.execute("INSERT INTO results VALUES ('bo', 'd', 'g', 'error', 'boom', NULL, 1.0, 'bo', 't')")
+    db.commit()
+    db.close()
+    rows = Store(path).all()
+    ada = rows["ada"].report
+    assert ada.tasks[0].status is Status.TIMEOUT and ada.notes[0].kind is NoteKind.OUTPUT
+    assert [f.value for f in ada.flags()] == ["timeout", "output_cut"]
+    assert rows["bo"].status is RowStatus.GRADER_ERROR and not rows["bo"].final
+
+
+def test_a_store_of_a_newer_kit_is_refused(tmp_path):
+    path = tmp_path / "grades.sqlite"
+    Store(path).close()
+    db = sqlite3.connect(path)
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'store_version'")
+    db.commit()
+    db.close()
+    with pytest.raises(SchemaError, match="store version 99"):
+        Store(path)
+
+
+def test_a_report_of_a_newer_schema_is_refused():
+    with pytest.raises(SchemaError, match="schema 99"):
+        GradeReport.from_json({**_report(1).to_json(), "schema": 99})
 
 
 # ------------------------------------------------------------------------------------------------ end to end
@@ -349,4 +396,4 @@ def test_the_plain_demo_framework_earns_every_core_point_of_project_2(tmp_path):
     core = {t["task"]: t["status"] for t in tasks if not t["bonus"] and t["max_points"]}
     assert core and set(core.values()) == {"passed"}, done.stdout
     bonus = {t["task"]: t["status"] for t in tasks if t["bonus"]}
-    assert bonus["p2.bonus.momentum"] == "failed" and bonus["p2.bonus.adam"] == "not attempted", bonus
+    assert bonus["p2.bonus.momentum"] == "failed" and bonus["p2.bonus.adam"] == Status.NOT_ATTEMPTED.code, bonus

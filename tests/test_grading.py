@@ -17,6 +17,7 @@ import torch
 from autograder import rubric
 from autograder.commands import check
 from autograder.cli import main as autograder_main
+from autograder.record import GradeReport, Status
 from course.submission import KIT_ROOT
 from mnist_idx import write_mnist
 
@@ -108,7 +109,7 @@ def test_solutions_get_a_benchmark_figure_in_the_report(solutions_report):
         assert b["ratio"] == pytest.approx(b["student_median_s"] / b["torch_median_s"], rel=1e-3)
     from autograder.report import render
 
-    text = render(report)
+    text = render(GradeReport.from_json(report))
     assert f"your framework trains the circle network (one epoch) in {entries['p2.bench.circle', 'cpu']['ratio']:.2f}× " \
            "the time of torch.nn + autograd" in text
     assert "p2.bench.circle" in text and "benchmark" in text
@@ -119,10 +120,10 @@ def test_skeletons_score_zero_with_a_readable_report(tmp_path):
     assert report["score"] == 0 and report["bonus"] == 0
     statuses = {t["task"]: t["status"] for t in report["tasks"]}
     # every task that runs student code says "not implemented"; the static rules pass on an empty file
-    assert {s for task, s in statuses.items() if not task.endswith(".rules")} == {"not implemented"}, statuses
+    assert {s for task, s in statuses.items() if not task.endswith(".rules")} == {Status.NOT_IMPLEMENTED.code}, statuses
     from autograder.report import render
 
-    text = render(report)
+    text = render(GradeReport.from_json(report))
     assert "Traceback" not in text and "NotImplementedError" not in text
     assert "not implemented" in text and "Total: 0 / 100" in text
 
@@ -162,7 +163,7 @@ def test_syntax_error_in_project1_still_grades_project2(tmp_path):
     models.write_text(source.replace("class SiameseNet(nn.Module):", "class SiameseNet(nn.Module)", 1))
     report, _ = grade(sub, tmp_path, "--task", "p1.shapes", visibility="public")
     task = by_task(report)["p1.shapes"]
-    assert task["points"] == 0 and task["status"] == "the file does not import"
+    assert task["points"] == 0 and task["status"] == Status.IMPORT.code
     assert task["feedback"] == "[p1.shapes] not graded: models.py of project1 does not import (see above)"
     [error] = report["import_errors"]  # said once, with the file, the line, the offending line and a caret
     assert error["file"] == "models.py" and f"line {line}" in error["message"] and "syntax error" in error["message"]
@@ -184,7 +185,7 @@ def test_endless_loop_times_out_alone(tmp_path):
                            visibility="public")
     task = by_task(report)["p2.activations.backward"]
     assert 0 < task["passed"] < task["cases"], task
-    assert task["status"] == "timed out" and "timed out after 2 s" in task["feedback"], task["feedback"]
+    assert task["status"] == Status.TIMEOUT.code and "timed out after 2 s" in task["feedback"], task["feedback"]
     assert 0 < task["points"] < task["max_points"]
 
 
@@ -199,7 +200,7 @@ def test_crash_and_wrong_values_give_feedback_not_tracebacks(tmp_path):
     fw.write_text(source)
     report, _ = grade(sub, tmp_path, "--task", "p2.activations.forward", visibility="public")
     task = by_task(report)["p2.activations.forward"]
-    assert task["status"] == "the Python process died" and 0 < task["points"] < task["max_points"], task
+    assert task["status"] == Status.CRASH.code and 0 < task["points"] < task["max_points"], task
 
 
 def test_student_code_cannot_forge_its_result(tmp_path):
@@ -261,12 +262,12 @@ def test_a_bonus_part_not_written_is_not_attempted(tmp_path):
     fw.write_text(fw.read_text().replace("class LeakyReLU(Module):", "class _Unused(Module):", 1))
     report, _ = grade(sub, tmp_path, "--task", "p2.bonus.leaky_relu", visibility="public")
     task = by_task(report)["p2.bonus.leaky_relu"]
-    assert task["status"] == "not attempted" and task["points"] == 0
+    assert task["status"] == Status.NOT_ATTEMPTED.code and task["points"] == 0
     assert "not attempted: framework.py defines no LeakyReLU" in task["feedback"]
     assert "raised an exception" not in task["feedback"]
     from autograder.report import render
 
-    assert "What to fix first" not in render(report)
+    assert "What to fix first" not in render(GradeReport.from_json(report))
 
 
 def test_sandbox_info_says_what_is_in_force(capsys):

@@ -11,6 +11,7 @@ import torch
 
 from autograder import bench, rubric
 from autograder.plugin import STATE, GradingState
+from autograder.record import CaseResult, Status
 from autograder.report import render, score
 from autograder.sandbox.judge import StudentError
 from course.project2 import speed
@@ -19,9 +20,13 @@ from course.submission import load_module
 fw = load_module("solutions", "project2", "framework")
 
 
+def case(task, status, feedback=""):
+    return CaseResult(task=task, test=task, status=Status(status), feedback=feedback)
+
+
 def config(results=()):
     """A stand-in for pytest's config: only the grading plugin's state, with these earlier results."""
-    return types.SimpleNamespace(stash={STATE: GradingState(results=list(results))})
+    return types.SimpleNamespace(stash={STATE: GradingState(results=[case(**r) for r in results])})
 
 
 def measured(cfg):
@@ -55,8 +60,8 @@ class FakeWorker:
 def test_benchmark_tasks_carry_no_points():
     tasks = [t for t in rubric.TASKS if t.bench]
     assert {t.id for t in tasks} == set(bench.CASES) and all(t.points == 0 and not t.bonus for t in tasks)
-    results = [{"task": t.id, "status": "exception", "feedback": "x"} for t in tasks]
-    assert score(results, [t.id for t in tasks])["max_score"] == 0
+    results = [case(t.id, "exception", "x") for t in tasks]
+    assert score(results, [t.id for t in tasks]).max_score == 0
 
 
 def test_a_correct_framework_gets_pytest_benchmarks_statistics():
@@ -64,10 +69,10 @@ def test_a_correct_framework_gets_pytest_benchmarks_statistics():
     bench.circle(worker, cfg, "cpu")
     assert worker.calls == ["bench_circle"] and unmeasured(cfg) == []
     (entry,) = measured(cfg)
-    assert entry["task"] == "p2.bench.circle" and entry["device"] == "cpu" and entry["rounds"] == 5
-    assert entry["student_median_s"] == 0.025 and entry["torch_median_s"] == 0.065  # medians of the raw rounds
-    assert entry["ratio"] == pytest.approx(0.025 / 0.065, abs=1e-4)
-    assert entry["feedback"].startswith("your framework trains the circle network (one epoch) in 0.38× the time of "
+    assert entry.task == "p2.bench.circle" and entry.device == "cpu" and entry.rounds == 5
+    assert entry.student_median_s == 0.025 and entry.torch_median_s == 0.065  # medians of the raw rounds
+    assert entry.ratio == pytest.approx(0.025 / 0.065, abs=1e-4)
+    assert entry.feedback.startswith("your framework trains the circle network (one epoch) in 0.38× the time of "
                                         "torch.nn + autograd (CPU: 25 ms vs 65 ms, median of 5 interleaved rounds)")
 
 
@@ -76,16 +81,16 @@ def test_a_framework_that_failed_its_tasks_is_not_measured():
                           {"task": "p2.linear.forward", "status": "passed"}]), FakeWorker()
     bench.circle(worker, cfg, "cpu")
     assert worker.calls == [] and measured(cfg) == []
-    assert unmeasured(cfg)[0]["feedback"] == "not measured: your framework fails p2.linear.backward"
+    assert unmeasured(cfg)[0].feedback == "not measured: your framework fails p2.linear.backward"
 
 
 def test_an_unfinished_framework_is_not_implemented_yet():
-    cfg = config([{"task": t, "status": "not implemented"} for t in bench.CORE[:8]])
+    cfg = config([{"task": t, "status": "not_implemented"} for t in bench.CORE[:8]])
     with pytest.raises(StudentError) as info:
         bench.circle(FakeWorker(), cfg, "cpu")
     assert info.value.kind == "not_implemented"
     assert "p2.linear.forward, p2.linear.backward, p2.activations.forward and 5 more not implemented yet" in \
-        unmeasured(cfg)[0]["reason"]
+        unmeasured(cfg)[0].reason
     with pytest.raises(StudentError):  # alone (no earlier results), a stub met by the probe says the same
         bench.circle(FakeWorker(StudentError("not_implemented", "not implemented yet")), config(), "cpu")
 
@@ -95,7 +100,7 @@ def test_a_framework_that_computes_something_else_or_crashes_is_not_measured():
     bench.circle(FakeWorker(wrong=True), cfg, "cpu")
     bench.circle(FakeWorker(StudentError("exception", "RuntimeError: boom")), cfg, "cpu")
     assert measured(cfg) == []
-    first, second = (e["reason"] for e in unmeasured(cfg))
+    first, second = (e.reason for e in unmeasured(cfg))
     assert "differ from torch.nn + autograd" in first and "instead of" in first
     assert second == "your framework failed while it was timed: RuntimeError: boom"
 
@@ -104,8 +109,8 @@ def test_the_text_report_shows_the_figures_before_the_table():
     cfg = config()
     bench.circle(FakeWorker(), cfg, "cpu")
     bench.not_measured(cfg, bench.CASES["p2.bench.conv"], "cpu", "p2.bonus.conv2d not implemented yet")
-    result = score([{"task": "p2.bench.circle", "status": "passed", "feedback": ""}], ["p2.bench.circle"])
-    result.update({"benchmarks": measured(cfg), "benchmarks_not_measured": unmeasured(cfg)})
+    result = score([case("p2.bench.circle", "passed")], ["p2.bench.circle"])
+    result.benchmarks, result.benchmarks_not_measured = measured(cfg), unmeasured(cfg)
     text = render(result)
     assert text.index("Benchmarks (no points") < text.index("Score per task")
     assert " p2.bench.conv    CPU   not measured: p2.bonus.conv2d not implemented yet" in text

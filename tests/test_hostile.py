@@ -333,7 +333,7 @@ def test_200_mb_of_output_is_cut_and_named(arena, tmp_path):
     code = 'import sys\nfor _ in range(200):\n    sys.stdout.write("x" * 1_000_000 + "\\n")\nsys.stdout.flush()'
     report, _ = grade(arena, submission(tmp_path, models_top=code), tmp_path)
     assert points(report) == HONEST
-    assert any("printed more than 1 MB; the rest was cut" in note for note in report["notes"]), report["notes"]
+    assert any("printed more than 1 MB; the rest was cut" in note["text"] for note in report["notes"]), report["notes"]
     assert report["_path"].stat().st_size < 100_000
 
 

@@ -82,7 +82,7 @@ def test_only_outputs_come_back_from_the_sandbox():
 
 def test_a_students_notebooks_are_autograded_in_the_sandbox(course):
     results = grading.grade(course, "ada", DEMO / "ada", sandbox=SANDBOX)
-    assert {p: (r["score"], r["max_score"], r["needs_manual_grade"]) for p, r in results.items()} == \
+    assert {p: (r.score, r.max_score, r.needs_manual_grade) for p, r in results.items()} == \
         {"project1": (4.0, 10.0, True), "project2": (6.0, 10.0, True)}
     assert (course / "autograded" / "ada" / "project2" / "project2.ipynb").is_file()
     assert grading.scores(course, ["ada"])["ada"]["project2"]["score"] == 6.0  # the formgrader's database

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from autograder import rubric
 from autograder.batch.outputs import flags, headline, total
-from autograder.batch.store import Record
+from autograder.batch.store import Record, RowStatus
 from course.files import atomic_write
 from course.plots import plt, save
 
@@ -21,7 +21,7 @@ COLORS = {"project1": "tab:blue", "project2": "tab:orange"}
 def totals_figure(records: list[Record], path: Path) -> Path:
     graded = [r for r in records if r.report is not None]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    scores = [r.report["score"] for r in graded]
+    scores = [r.report.score for r in graded]
     ax.hist(scores, bins=range(0, 105, 5), color="tab:blue", edgecolor="white")
     if scores:
         mean, median = statistics.mean(scores), statistics.median(scores)
@@ -41,8 +41,7 @@ def pass_rates(records: list[Record]) -> dict[str, float]:
     graded = [r.report for r in records if r.report is not None]
     rates = {}
     for t in rubric.TASKS:
-        full = [task["points"] >= task["max_points"] for report in graded for task in report["tasks"]
-                if task["task"] == t.id]
+        full = [task.points >= task.max_points for report in graded for task in report.tasks if task.task == t.id]
         rates[t.id] = sum(full) / len(full) if full else 0.0
     return rates
 
@@ -63,7 +62,7 @@ def pass_rate_figure(records: list[Record], path: Path) -> Path:
 
 
 def seconds_figure(records: list[Record], path: Path) -> Path:
-    graded = sorted((r for r in records if r.status != "unusable"), key=lambda r: r.seconds)
+    graded = sorted((r for r in records if r.status is not RowStatus.UNUSABLE), key=lambda r: r.seconds)
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
     if len(graded) <= 40:
         ax.bar(range(len(graded)), [r.seconds for r in graded],
@@ -86,8 +85,8 @@ def _inline(path: Path) -> str:
 def _row(record: Record) -> str:
     link = f'<a href="feedback/{html.escape(record.student)}.html">{html.escape(record.student)}</a>'
     report = record.report
-    score = f"{report['score']:g}" if report else "—"
-    bonus = f"{report['bonus']:g}" if report else "—"
+    score = f"{report.score:g}" if report else "—"
+    bonus = f"{report.bonus:g}" if report else "—"
     why = ", ".join(flags(record)).replace("_", " ")
     return (f"<tr><td>{link}</td><td class=n>{score}</td><td class=n>{bonus}</td><td class=n>{total(record):g}</td>"
             f"<td class=n>{record.seconds:.0f}</td><td>{html.escape(why)}</td>"
@@ -130,9 +129,9 @@ def write_report(out: Path, records: list[Record]) -> Path:
             seconds_figure(records, figures / "seconds.png")]
     graded = [r for r in records if r.report is not None]
     flagged = [r for r in records if flags(r)]
-    scores = [r.report["score"] for r in graded]
+    scores = [r.report.score for r in graded]
     summary = [f"{len(records)} entries", f"{len(graded)} graded",
-               f"{sum(r.status == 'unusable' for r in records)} unusable", f"{len(flagged)} flagged"]
+               f"{sum(r.status is RowStatus.UNUSABLE for r in records)} unusable", f"{len(flagged)} flagged"]
     if scores:
         summary += [f"mean {statistics.mean(scores):.1f}", f"median {statistics.median(scores):.1f}"]
     head = "<tr><th>student</th><th>score</th><th>bonus</th><th>total</th><th>seconds</th><th>flags</th><th>note</th></tr>"

@@ -14,73 +14,61 @@ import io
 from pathlib import Path
 
 from autograder import rubric
-from autograder.batch.store import Record
+from autograder.batch.store import Record, RowStatus
+from autograder.record import Benchmark, Flag, GradeReport, NotebookGrade, Status
 from autograder.report import render
 from course.files import atomic_write, write_json
 
-FLAGS = {  # flag -> the task statuses that raise it
-    "timeout": ("timed out",),
-    "crash": ("the Python process died",),
-    "memory_cap": ("ran out of memory",),
-    "process_cap": ("too many processes",),
-}
+# a hidden task's status that a student may read in full: it reveals nothing of the hidden test
+HIDDEN_SHOWN = (Status.PASSED, Status.NOT_RUN, Status.IMPORT)
 
 
-def student_view(report: dict, reveal_hidden: bool = False) -> dict:
+def student_view(report: GradeReport, reveal_hidden: bool = False) -> GradeReport:
     """The report as a student may see it: hidden tasks that fail say only which task failed."""
     view = copy.deepcopy(report)
     if reveal_hidden:
         return view
-    for t in view["tasks"]:  # a file that does not import says so: that reveals nothing of the hidden test
-        if t["visibility"] == "hidden" and t["status"] not in ("passed", "not run", "the file does not import"):
-            t["feedback"] = f"[{t['task']}] hidden test failed: {t['task']} ({t['description']})"
+    for t in view.tasks:
+        if t.visibility == "hidden" and t.status not in HIDDEN_SHOWN:
+            t.feedback = f"[{t.task}] hidden test failed: {t.task} ({t.description})"
     return view
 
 
 def flags(record: Record) -> list[str]:
-    """Why a course team should look at this submission: rule violation, timeout, crash, caps, import errors…"""
-    if record.status == "unusable":
-        return ["unusable"]
+    """Why a course team should look at this submission (:class:`autograder.record.Flag`, in its order): rule
+    violation, timeout, crash, caps, import errors, a grader error…"""
+    if record.status is RowStatus.UNUSABLE:
+        return [Flag.UNUSABLE.value]
     if record.report is None:
-        return ["grader_error"]
-    report, found = record.report, []
-    statuses = {t["status"] for t in report["tasks"]}
-    if any(t["task"].endswith(".rules") and t["status"] == "failed" for t in report["tasks"]):
-        found.append("rule_violation")
-    if report.get("import_errors"):
-        found.append("import_error")
-    found += [flag for flag, names in FLAGS.items() if statuses & set(names)]
-    if any("printed more than" in note for note in report.get("notes", [])):
-        found.append("output_cut")
-    if any(nb.get("flags") for nb in notebooks(record).values()):
-        found.append("notebook")
-    return found
+        return [Flag.GRADER_ERROR.value]
+    found = record.report.flags()
+    if record.status is RowStatus.GRADER_ERROR and Flag.GRADER_ERROR not in found:
+        found = [Flag.GRADER_ERROR, *found]
+    return [f.value for f in found]
 
 
-def notebooks(record: Record) -> dict:
-    """project → the notebook's points from nbgrader (``score``, ``max_score``, ``needs_manual_grade``, ``flags``),
-    when the class was graded with ``--nbgrader``."""
-    return dict((record.report or {}).get("notebooks") or {})
+def notebooks(record: Record) -> dict[str, NotebookGrade]:
+    """project → the notebook's points from nbgrader, when the class was graded with ``--nbgrader``."""
+    return dict(record.report.notebooks) if record.report is not None else {}
 
 
 def notebook_text(record: Record) -> str:
     """The notebooks' part of the feedback: points, what awaits manual grading, and the problems found."""
     lines = []
     for project, nb in sorted(notebooks(record).items()):
-        state = "written answers to be graded by hand" if nb.get("needs_manual_grade") else "graded"
-        lines.append(f"{project}.ipynb: {nb.get('score', 0):g} / {nb.get('max_score', 0):g} ({state})")
-        lines += [f"  note: {flag}" for flag in nb.get("flags", [])]
+        state = "written answers to be graded by hand" if nb.needs_manual_grade else "graded"
+        lines.append(f"{project}.ipynb: {nb.score:g} / {nb.max_score:g} ({state})")
+        lines += [f"  note: {flag}" for flag in nb.flags]
     return ("Notebooks (nbgrader)\n====================\n" + "\n".join(lines)) if lines else ""
 
 
-def benchmarks(record: Record) -> list[dict]:
-    """The benchmark figures of a graded submission (``report["benchmarks"]``), if any were measured."""
-    return list((record.report or {}).get("benchmarks") or [])
+def benchmarks(record: Record) -> list[Benchmark]:
+    """The benchmark figures of a graded submission, if any were measured."""
+    return list(record.report.benchmarks) if record.report is not None else []
 
 
 def total(record: Record) -> float:
-    report = record.report or {}
-    return round(report.get("score", 0.0) + report.get("bonus", 0.0), 2)
+    return record.report.total if record.report is not None else 0.0
 
 
 # ------------------------------------------------------------------------------------------------ grades.csv
@@ -88,7 +76,7 @@ def total(record: Record) -> float:
 
 def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
     """Columns and rows: nbgrader export's names where they overlap (student_id, raw_score, score, max_score)."""
-    bench_names = sorted({b["name"] for r in records for b in benchmarks(r)})
+    bench_names = sorted({b.name for r in records for b in benchmarks(r)})
     projects = sorted({p for r in records for p in notebooks(r)})
     notebook_columns = [c for p in projects for c in (f"nb:{p}", f"nb:{p}:max", f"nb:{p}:manual")]
     columns = (["student_id", "raw_score", "score", "max_score", "bonus", "max_bonus", "total", "status"]
@@ -97,19 +85,20 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
     max_score, max_bonus = rubric.core_total(), rubric.bonus_total()
     rows = []
     for r in records:
-        report = r.report or {}
-        row = {"student_id": r.student, "raw_score": report.get("score", 0.0), "score": report.get("score", 0.0),
-               "max_score": max_score, "bonus": report.get("bonus", 0.0), "max_bonus": max_bonus,
-               "total": total(r), "status": r.status if r.report or r.status == "unusable" else "error",
+        report = r.report
+        earned = report.score if report is not None else 0.0
+        row = {"student_id": r.student, "raw_score": earned, "score": earned,
+               "max_score": max_score, "bonus": report.bonus if report is not None else 0.0, "max_bonus": max_bonus,
+               "total": total(r), "status": r.status.value,
                "flags": ";".join(flags(r)), "seconds": round(r.seconds, 1), "problem": r.problem,
                "graded_at": r.graded_at}
-        points = {t["task"]: t["points"] for t in report.get("tasks", [])}
+        points = {t.task: t.points for t in report.tasks} if report is not None else {}
         row.update({t.id: points.get(t.id, 0.0) for t in rubric.TASKS})
-        row.update({f"bench:{b['name']}": b.get("ratio", "") for b in benchmarks(r)})
+        row.update({f"bench:{b.name}": b.ratio if b.ratio is not None else "" for b in benchmarks(r)})
         for project, nb in notebooks(r).items():
-            row.update({f"nb:{project}": nb.get("score", 0.0), f"nb:{project}:max": nb.get("max_score", 0.0),
-                        f"nb:{project}:manual": "pending" if nb.get("needs_manual_grade") else "done"})
-        row["notebook_flags"] = "; ".join(f for nb in notebooks(r).values() for f in nb.get("flags", []))
+            row.update({f"nb:{project}": nb.score, f"nb:{project}:max": nb.max_score,
+                        f"nb:{project}:manual": "pending" if nb.needs_manual_grade else "done"})
+        row["notebook_flags"] = "; ".join(f for nb in notebooks(r).values() for f in nb.flags)
         rows.append(row)
     return columns, rows
 
@@ -129,7 +118,7 @@ def write_csv(path: Path, records: list[Record]) -> Path:
 def feedback_text(record: Record, reveal_hidden: bool = False) -> str:
     """What ``autograder check`` prints for this submission (or why it was not graded)."""
     if record.report is None:
-        why = "could not be graded" if record.status != "unusable" else "was not graded"
+        why = "could not be graded" if record.status is not RowStatus.UNUSABLE else "was not graded"
         return f"Your submission {why}: {record.problem}\nAsk your instructor if this is unexpected."
     text = render(student_view(record.report, reveal_hidden))
     extra = notebook_text(record)
@@ -140,8 +129,8 @@ def headline(record: Record) -> str:
     report = record.report
     if report is None:
         return f"{record.student}: not graded"
-    bonus = f" (+{report['bonus']:g} bonus)" if report.get("bonus") else ""
-    return f"{record.student}: {report['score']:g} / {report['max_score']:g}{bonus}"
+    bonus = f" (+{report.bonus:g} bonus)" if report.bonus else ""
+    return f"{record.student}: {report.score:g} / {report.max_score:g}{bonus}"
 
 
 def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False) -> list[Path]:
@@ -167,28 +156,28 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
                 "visibility": "visible", "stdout_visibility": "hidden", "tests": []}
     view = student_view(record.report, reveal_hidden)
     tests = []
-    for t in view["tasks"]:
-        if t["max_points"] == 0:
+    for t in view.tasks:
+        if t.max_points == 0:
             continue  # a benchmark task: its figure is a leaderboard entry
-        tags = [rubric.BY_ID[t["task"]].project] + (["bonus"] if t["bonus"] else []) + \
-               (["hidden"] if t["visibility"] == "hidden" else [])
-        output = t["feedback"] or ("passed" if t["status"] == "passed" else t["status"])
-        tests.append({"name": f"{t['task']}: {t['description']}", "number": t["task"], "score": t["points"],
-                      "max_score": t["max_points"], "status": "passed" if t["points"] >= t["max_points"] else "failed",
+        tags = [rubric.BY_ID[t.task].project] + (["bonus"] if t.bonus else []) + \
+               (["hidden"] if t.visibility == "hidden" else [])
+        output = t.feedback or t.status.label
+        tests.append({"name": f"{t.task}: {t.description}", "number": t.task, "score": t.points,
+                      "max_score": t.max_points, "status": "passed" if t.points >= t.max_points else "failed",
                       "output": output, "tags": tags,
-                      "visibility": "after_published" if t["visibility"] == "hidden" else "visible"})
+                      "visibility": "after_published" if t.visibility == "hidden" else "visible"})
     for project, nb in sorted(notebooks(record).items()):
-        pending = " (written answers: graded by hand later)" if nb.get("needs_manual_grade") else ""
+        pending = " (written answers: graded by hand later)" if nb.needs_manual_grade else ""
         tests.append({"name": f"{project}.ipynb: autograded answers{pending}", "number": f"{project}.ipynb",
-                      "score": nb.get("score", 0.0), "max_score": nb.get("max_score", 0.0),
-                      "status": "passed" if nb.get("score", 0.0) >= nb.get("max_score", 0.0) else "failed",
-                      "output": "\n".join(nb.get("flags", [])) or "graded by nbgrader", "tags": [project, "notebook"],
+                      "score": nb.score, "max_score": nb.max_score,
+                      "status": "passed" if nb.score >= nb.max_score else "failed",
+                      "output": "\n".join(nb.flags) or "graded by nbgrader", "tags": [project, "notebook"],
                       "visibility": "visible"})
-    summary = [headline(record)] + [f"{e['project']}/{e['file']}: {e['message']}" for e in view.get("import_errors", [])]
+    summary = [headline(record)] + [f"{e.project}/{e.file}: {e.message}" for e in view.import_errors]
     results = {"score": total(record), "execution_time": round(record.seconds), "output": "\n".join(summary),
                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
-    board = [{"name": b["name"], "value": round(float(b["ratio"]), 4), "order": "asc"}
-             for b in benchmarks(record) if isinstance(b.get("ratio"), (int, float))]
+    board = [{"name": b.name, "value": round(float(b.ratio), 4), "order": "asc"}
+             for b in benchmarks(record) if b.ratio is not None]
     if board:
         results["leaderboard"] = board
     return results

@@ -23,6 +23,7 @@ from pathlib import Path
 import autograder
 import course
 from autograder.batch.intake import graded_files
+from autograder.record import GradeReport
 from autograder.commands.check import suite_command
 
 
@@ -30,7 +31,7 @@ from autograder.commands.check import suite_command
 class Outcome:
     """What grading one submission gave: its report, or the problem that kept it from finishing."""
 
-    report: dict | None
+    report: GradeReport | None
     problem: str
     seconds: float
 
@@ -86,8 +87,11 @@ def grade_folder(root: Path, options: list[str], *, timeout: float, running: Run
             if running is not None:
                 running.procs.discard(proc)
         seconds = time.monotonic() - start
-        report = json.loads(report_path.read_text()) if report_path.is_file() else None
-        if report is None or not report.get("complete"):
+        try:
+            report = GradeReport.from_json(json.loads(report_path.read_text())) if report_path.is_file() else None
+        except (ValueError, KeyError, TypeError) as exc:
+            return Outcome(None, f"the grading process wrote a report this kit cannot read ({exc})", seconds)
+        if report is None or not report.complete:
             tail = "\n".join((output or "").strip().splitlines()[-15:])
             return Outcome(None, f"the grading process stopped before the end (exit status {proc.returncode})"
                                  + (f": {tail}" if tail else ""), seconds)
@@ -118,6 +122,7 @@ def grade_files(files: dict[str, bytes], options: list[str], timeout: float, kit
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(data)
         outcome = grade_folder(tmp, options, timeout=timeout)
-        return {"report": outcome.report, "problem": outcome.problem, "seconds": outcome.seconds}
+        report = outcome.report.to_json() if outcome.report is not None else None
+        return {"report": report, "problem": outcome.problem, "seconds": outcome.seconds}
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

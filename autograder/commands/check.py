@@ -22,6 +22,7 @@ import tempfile
 from pathlib import Path
 
 from course.errors import CourseError
+from autograder.record import GradeReport
 from course.files import write_json
 from course.submission import resolve_root
 
@@ -93,7 +94,7 @@ def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: 
                           stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
 
 
-def grade(root: Path, *, task=None, visibility="public", verbose=False, options=(), bench=True) -> dict:
+def grade(root: Path, *, task=None, visibility="public", verbose=False, options=(), bench=True) -> GradeReport:
     """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure.
 
     ``options`` are further pytest options for the grading process (:func:`suite_options`); ``bench=False`` leaves
@@ -111,7 +112,7 @@ def grade(root: Path, *, task=None, visibility="public", verbose=False, options=
             tail = "\n".join((proc.stdout or "").strip().splitlines()[-25:])
             raise CourseError(f"the grading suite stopped before it could score {root} (pytest exit status "
                               f"{proc.returncode}). Its last output:\n{tail}")
-        return json.loads(report.read_text())
+        return GradeReport.from_json(json.loads(report.read_text()))
 
 
 def run(args) -> int:
@@ -141,6 +142,6 @@ def run(args) -> int:
                    options=suite_options(args, "auto" if sandbox.bwrap else "off"), bench=not args.no_bench)
     print(render(result))
     if args.report:
-        write_json(args.report, result)
-    full = all(t["points"] >= t["max_points"] for t in result["tasks"])
+        write_json(args.report, result.to_json())
+    full = all(t.points >= t.max_points for t in result.tasks)
     return 1 if args.require_full and not full else 0

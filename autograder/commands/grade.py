@@ -85,7 +85,7 @@ def _result_line(student: str, outcome) -> str:
     if outcome.report is None:
         return f"{student}: not graded ({outcome.problem[:80]})"
     report = outcome.report
-    return f"{student}: {report['score']:g}/{report['max_score']:g} +{report['bonus']:g} bonus ({outcome.seconds:.0f} s)"
+    return f"{student}: {report.score:g}/{report.max_score:g} +{report.bonus:g} bonus ({outcome.seconds:.0f} s)"
 
 
 def check_folder(path: str) -> Path:
@@ -111,7 +111,7 @@ def _check_inputs(args) -> Path:
 def run(args) -> int:
     from autograder.batch import intake, runner
     from autograder.batch.outputs import write_all
-    from autograder.batch.store import Record, Store
+    from autograder.batch.store import Record, RowStatus, Store
     from autograder.sandbox.judge import Sandbox
 
     folder = _check_inputs(args)
@@ -148,11 +148,12 @@ def run(args) -> int:
         digest = intake.digest(entry)
         previous = store.get(entry.student)
         fresh = previous is not None and previous.digest == digest and previous.grading == grading \
-            and previous.status in ("graded", "unusable")
+            and previous.final
         if fresh and not args.regrade:
             unchanged += 1
         elif not entry.usable:
-            store.put(Record(entry.student, digest, grading, "unusable", entry.problem, None, 0.0, entry.source.name))
+            store.put(Record(entry.student, digest, grading, RowStatus.UNUSABLE, entry.problem, None, 0.0,
+                             entry.source.name))
         else:
             todo.append((entry, digest))
 
@@ -166,16 +167,18 @@ def run(args) -> int:
     progress = Progress(len(todo), args.no_progress)
 
     def notebooks(entry, outcome) -> None:
-        if course is not None and outcome.report is not None and "notebooks" not in outcome.report:
+        if course is not None and outcome.report is not None and not outcome.report.notebooks:
             from autograder.notebooks import grading as nb
 
-            outcome.report["notebooks"] = nb.grade(course, entry.student, entry.root,
+            outcome.report.notebooks = nb.grade(course, entry.student, entry.root,
                                                    sandbox="require" if sandbox.bwrap else "off")
 
     def record(entry, digest, outcome) -> None:
         notebooks(entry, outcome)  # on Dask the notebooks are graded here, where the course folder is
-        store.put(Record(entry.student, digest, grading, "graded" if outcome.report else "error", outcome.problem,
-                         outcome.report, outcome.seconds, entry.source.name))
+        status = RowStatus.GRADED if outcome.report is not None and not outcome.report.grader_failed \
+            else RowStatus.GRADER_ERROR
+        store.put(Record(entry.student, digest, grading, status, outcome.problem, outcome.report, outcome.seconds,
+                         entry.source.name))
         progress.update(_result_line(entry.student, outcome))
 
     interrupted = False
@@ -225,8 +228,8 @@ def _merge_gradebook(course: Path, records) -> None:
 
     found = scores(course, [r.student for r in records])
     for record in records:
-        notebooks = (record.report or {}).get("notebooks")
-        for project, entry in (notebooks or {}).items():
+        notebooks = record.report.notebooks if record.report is not None else {}
+        for project, entry in notebooks.items():
             entry.update(found.get(record.student, {}).get(project, {}))
 
 
@@ -263,6 +266,7 @@ def _grade_on_dask(address, todo, options, timeout, record) -> None:
     except ImportError as exc:
         raise CourseError("--dask needs dask.distributed: pip install 'dask[distributed]'") from exc
     from autograder.batch.runner import Outcome, grade_files, grading_digest, pack
+    from autograder.record import GradeReport
 
     try:
         client = Client(address, timeout="15s")
@@ -278,7 +282,8 @@ def _grade_on_dask(address, todo, options, timeout, record) -> None:
             entry, digest = futures[future]
             try:
                 result = future.result()
-                outcome = Outcome(result["report"], result["problem"], result["seconds"])
+                report = GradeReport.from_json(result["report"]) if result["report"] is not None else None
+                outcome = Outcome(report, result["problem"], result["seconds"])
             except Exception as exc:  # noqa: BLE001 - a worker died or lacks the kit: that submission is not graded
                 outcome = Outcome(None, f"the Dask worker failed: {type(exc).__name__}: {exc}", 0.0)
             record(entry, digest, outcome)

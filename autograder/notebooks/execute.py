@@ -35,9 +35,9 @@ KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/ju
               "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
 
 
-def failed(cell: NotebookNode, message: str) -> None:
-    cell.outputs = [nbformat.v4.new_output("error", ename="NotebookTimeoutError" if "within" in message
-                                           else "NotebookError", evalue=message, traceback=[message])]
+def failed(cell: NotebookNode, message: str, timed_out: bool = False) -> None:
+    cell.outputs = [nbformat.v4.new_output("error", ename="NotebookTimeoutError" if timed_out else "NotebookError",
+                                           evalue=message, traceback=[message])]
 
 
 class SandboxedExecute(Execute):
@@ -63,7 +63,7 @@ class SandboxedExecute(Execute):
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
             proc = subprocess.Popen(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-            problem = ""
+            problem, timed_out = "", False
             try:
                 output, _ = proc.communicate(timeout=self.notebook_timeout)
                 if proc.returncode != 0:
@@ -72,7 +72,7 @@ class SandboxedExecute(Execute):
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.communicate()
-                problem = f"the notebook did not finish within {self.notebook_timeout:g} s"
+                problem, timed_out = f"the notebook did not finish within {self.notebook_timeout:g} s", True
             finally:
                 if launch.cgroup is not None:
                     launch.cgroup.remove()
@@ -82,10 +82,11 @@ class SandboxedExecute(Execute):
                     executed = nbformat.read(str(copy / OUT), as_version=4)
                 except Exception as exc:  # noqa: BLE001 - anything unreadable is the student's problem
                     problem = f"the executed notebook could not be read back ({type(exc).__name__})"
-        return merge_outputs(nb, executed, problem), resources
+        return merge_outputs(nb, executed, problem, timed_out), resources
 
 
-def merge_outputs(trusted: NotebookNode, executed: NotebookNode | None, problem: str) -> NotebookNode:
+def merge_outputs(trusted: NotebookNode, executed: NotebookNode | None, problem: str,
+                  timed_out: bool = False) -> NotebookNode:
     """The trusted notebook with the executed one's outputs; on a problem, every grade cell fails with it."""
     if executed is not None and len(executed.cells) == len(trusted.cells):
         for cell, done in zip(trusted.cells, executed.cells):
@@ -96,5 +97,5 @@ def merge_outputs(trusted: NotebookNode, executed: NotebookNode | None, problem:
     problem = problem or "the executed notebook does not match the one sent"
     for cell in trusted.cells:
         if cell.cell_type == "code" and cell.metadata.get("nbgrader", {}).get("grade"):
-            failed(cell, problem)
+            failed(cell, problem, timed_out)
     return trusted

@@ -18,6 +18,7 @@ import threading
 from pathlib import Path
 
 from autograder.notebooks.course import COURSE_ID, nbgrader
+from autograder.record import NotebookGrade
 from course.submission import PROJECTS
 
 LOCK = threading.Lock()  # nbgrader's gradebook is one SQLite file: one autograde at a time from this process
@@ -82,7 +83,7 @@ def grade(course: Path, student: str, root: Path, *, sandbox: str = "require", t
     for project, entry in results.items():
         entry.update(merged.get(project, {"score": 0.0, "max_score": max_score(course, project),
                                           "needs_manual_grade": False, "cells": []}))
-    return results
+    return {project: NotebookGrade(**entry) for project, entry in results.items()}
 
 
 def max_score(course: Path, project: str) -> float:

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from autograder.record import Note, NoteKind, Status
 from autograder.sandbox import cgroups, isolation
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
@@ -41,16 +42,23 @@ IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "
 class StudentError(Exception):
     """The student's code failed inside the worker.
 
-    ``kind``: ``not_implemented``, ``missing`` (a class or function the handout names is not defined), ``import``,
-    ``exception``, ``timeout``, ``crash``, ``memory``, ``processes`` or ``invalid``; ``where`` names the student's file and line when known; ``details`` is the trimmed
-    traceback; ``output`` what the code printed during the call; ``notes`` caps that fired on the way.
+    ``status``: what the failure was (:class:`autograder.record.Status`; given as a Status or its code, e.g.
+    ``"timeout"``); ``where`` names the student's file and line when known; ``details`` is the trimmed traceback;
+    ``output`` what the code printed during the call; ``notes`` caps that fired on the way; ``file`` the student's
+    file that does not import; ``limit`` the limit that stopped it (seconds or bytes), when a limit did.
     """
 
-    def __init__(self, kind: str, message: str, where: str = "", details: str = "", output: str = "",
-                 notes: tuple[str, ...] = (), file: str = ""):
+    def __init__(self, status: Status | str, message: str, where: str = "", details: str = "", output: str = "",
+                 notes: tuple[str, ...] = (), file: str = "", *, limit: float | None = None):
         super().__init__(message)
-        self.kind, self.message, self.where, self.details, self.output = kind, message, where, details, output
-        self.notes, self.file = tuple(notes), file  # file: the student's file that does not import
+        self.status = status if isinstance(status, Status) else Status(status)
+        self.message, self.where, self.details, self.output = message, where, details, output
+        self.notes, self.file, self.limit = tuple(notes), file, limit
+
+    @property
+    def kind(self) -> str:
+        """The status's code (``"timeout"``, ``"not_implemented"``, …)."""
+        return self.status.code
 
 
 class GraderError(CourseError):
@@ -216,7 +224,7 @@ class Worker:
         self.importing = ""
         self.import_errors: dict[str, str] = {}  # module -> why it does not import
         self.import_failure: StudentError | None = None  # the import did not finish: every call fails with it
-        self.fired: list[str] = []  # caps that fired during the worker's life, for the report
+        self.fired: list[Note] = []  # caps that fired during the worker's life, for the report
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
@@ -279,7 +287,7 @@ class Worker:
                           f"{self.project} could be graded",
                 details="Code at the top level of a file runs when the grader imports it: a training loop or an "
                         "endless loop there never ends. Keep experiments under `if __name__ == '__main__':`.",
-                output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py")
+                output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py", limit=limit)
             self.stop()
             raise self.import_failure
         self.import_errors = dict(reply.get("failed", {}))
@@ -346,17 +354,22 @@ class Worker:
                 continue
             return message
 
-    def _fire(self, note: str) -> None:
+    def _fire(self, kind: NoteKind, text: str) -> None:
+        note = Note(kind, text)
         if note not in self.fired:
             self.fired.append(note)
 
+    def _memory_cap(self) -> str:
+        text = f"ran out of memory (limit {format_size(self.limits.memory)})"
+        self._fire(NoteKind.MEMORY, text)
+        return text
+
     def _notes(self, mark) -> tuple[str, ...]:
-        notes = []
-        if self.output.cut_since(mark):
-            notes.append(f"printed more than {format_size(self.limits.output)}; the rest was cut")
-        for note in notes:
-            self._fire(note)
-        return tuple(notes)
+        if not self.output.cut_since(mark):
+            return ()
+        text = f"printed more than {format_size(self.limits.output)}; the rest was cut"
+        self._fire(NoteKind.OUTPUT, text)
+        return (text,)
 
     def call(self, probe: str, *, timeout: float, **kwargs):
         """Run ``autograder.sandbox.probes.<project>.<probe>(**kwargs)`` in the worker; return its value.
@@ -392,18 +405,18 @@ class Worker:
                 output=self.output.since(mark), notes=notes)
         if reply.get("status") == "ok":
             return reply.get("value")
-        kind = reply.get("kind", "exception")
+        status = Status.from_worker(str(reply.get("kind", "exception")))
         if self.cgroup is not None and self.cgroup.pids_refusals() > before[1]:
-            kind = "processes"
-        message = reply.get("message", "unknown error")
-        if kind == "memory":
-            self._fire(f"ran out of memory (limit {format_size(self.limits.memory)})")
-            message = f"ran out of memory (limit {format_size(self.limits.memory)}): {message}"
-        elif kind == "processes":
-            self._fire(f"too many processes (limit {self.limits.processes})")
-            message = f"too many processes (limit {self.limits.processes}): {message}"
-        raise StudentError(kind, message, reply.get("where", ""), reply.get("details", ""),
-                           self.output.since(mark), self._notes(mark), reply.get("file", ""))
+            status = Status.PROCESSES
+        message, limit = str(reply.get("message", "unknown error")), None
+        if status is Status.MEMORY:
+            message, limit = f"{self._memory_cap()}: {message}", self.limits.memory
+        elif status is Status.PROCESSES:
+            text = f"too many processes (limit {self.limits.processes})"
+            self._fire(NoteKind.PROCESSES, text)
+            message, limit = f"{text}: {message}", self.limits.processes
+        raise StudentError(status, message, str(reply.get("where", "")), str(reply.get("details", "")),
+                           self.output.since(mark), self._notes(mark), str(reply.get("file", "")), limit=limit)
 
     def _crashed(self, mark, before):
         how = self._exit_code()
@@ -412,10 +425,9 @@ class Worker:
         self.stop()
         output = self.output.since(mark)
         if oom:
-            self._fire(f"ran out of memory (limit {format_size(self.limits.memory)})")
-            raise StudentError("memory", f"ran out of memory (limit {format_size(self.limits.memory)}): the "
-                                         "system stopped your code", details="Allocate less: smaller batches, "
-                               "fewer copies of large tensors.", output=output, notes=notes)
+            raise StudentError("memory", f"{self._memory_cap()}: the system stopped your code",
+                               details="Allocate less: smaller batches, fewer copies of large tensors.",
+                               output=output, notes=notes, limit=self.limits.memory)
         if "segmentation fault" in how:
             raise StudentError("crash", f"your code crashed the Python process ({how})",
                                details="A segmentation fault comes from native code (ctypes, a C extension, or "
