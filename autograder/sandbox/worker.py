@@ -53,10 +53,15 @@ class Context:
 
 
 def _kind(exc: BaseException) -> str:
-    """``memory`` or ``processes`` when a cap refused an allocation or a fork, else ``exception``."""
-    text = str(exc).lower()
-    if isinstance(exc, MemoryError) or "can't allocate memory" in text or "out of memory" in text:
+    """``memory`` or ``processes`` when a cap refused an allocation or a fork, else ``exception`` (the codes of
+    :class:`autograder.record.Status`; the judge trusts only the student's own statuses from here)."""
+    import torch
+
+    if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (isinstance(exc, OSError)
+                                                                   and exc.errno == errno.ENOMEM):
         return "memory"
+    if isinstance(exc, RuntimeError) and "DefaultCPUAllocator" in str(exc):
+        return "memory"  # torch's CPU allocator has no exception type of its own: its RuntimeError names it
     if isinstance(exc, BlockingIOError) or (isinstance(exc, OSError) and exc.errno == errno.EAGAIN):
         return "processes"
     return "exception"
