@@ -1,7 +1,5 @@
-"""Build a Gradescope autograder (a zip to upload in the assignment's "Configure Autograder" page).
-
-  autograder gradescope                          writes autograder.zip
-  autograder gradescope --out course/ag.zip
+"""The Gradescope autograder: a zip to upload in the assignment's "Configure Autograder" page (``autograder
+gradescope`` builds it; :mod:`autograder.gradescope` is what it runs there).
 
 The zip holds `setup.sh` (installs Python, bubblewrap, the CPU wheel of torch 2.13.0 and the kit), `run_autograder`
 (grades /autograder/submission with the whole suite and writes /autograder/results/results.json: one test per task,
@@ -12,7 +10,6 @@ the zip private. Students may upload their project folders or the files alone.
 from __future__ import annotations
 
 import io
-import os
 import stat
 import zipfile
 from pathlib import Path
@@ -20,31 +17,24 @@ from pathlib import Path
 from course.files import atomic_write
 from course.submission import KIT_ROOT
 
-SETUP = """#!/usr/bin/env bash
-# Gradescope runs this once, as root, while it builds the autograder's image: Python, bubblewrap, torch, the kit.
-set -euo pipefail
-apt-get update -qq
-DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv python3-pip bubblewrap > /dev/null
-python3 -m venv /autograder/venv
-/autograder/venv/bin/pip install -q --upgrade pip
-# the CPU wheel, pinned: a looser requirement pulls several GB of CUDA packages
-/autograder/venv/bin/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
-/autograder/venv/bin/pip install -q /autograder/source/kit
-"""
-
-RUN = """#!/usr/bin/env bash
-# Gradescope runs this for every submission: grade /autograder/submission, write /autograder/results/results.json.
-cd /autograder/source/kit
-exec /autograder/venv/bin/python -m autograder.gradescope --root /autograder
-"""
+GRADESCOPE = "/autograder"            # Gradescope's folder: source/, submission/, results/
+VENV = f"{GRADESCOPE}/venv"
+KIT = f"{GRADESCOPE}/source/kit"      # where the zip's kit/ lands
+TORCH = "torch==2.13.0"               # the CPU wheel, pinned: a looser requirement pulls CUDA packages
+TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 KIT_TREES = ("course", "autograder")
 KIT_FILES = ("pyproject.toml", "README.md", "LICENSE")
 SKIP = ("__pycache__", ".pyc", ".ipynb_checkpoints")
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--out", default="autograder.zip", help="the zip to write (default autograder.zip)")
+def scripts() -> dict[str, str]:
+    """The zip's two scripts, ``setup.sh`` and ``run_autograder``, rendered from their templates."""
+    from autograder.templating import render
+
+    values = {"venv": VENV, "pip": f"{VENV}/bin/pip", "python": f"{VENV}/bin/python", "kit": KIT, "root": GRADESCOPE,
+              "torch": TORCH, "torch_index": TORCH_INDEX}
+    return {"setup.sh": render("setup.sh.j2", **values), "run_autograder": render("run_autograder.j2", **values)}
 
 
 def _kit_files():
@@ -61,7 +51,7 @@ def build(out: Path) -> Path:
     """Write the autograder zip to ``out`` (atomically); returns its path."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+        for name, text in scripts().items():
             info = zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | 0o755) << 16
             info.compress_type = zipfile.ZIP_DEFLATED
@@ -70,10 +60,3 @@ def build(out: Path) -> Path:
             z.write(path, name)
     return atomic_write(out, buffer.getvalue())
 
-
-def run(args) -> int:
-    path = build(Path(args.out).expanduser())
-    size = os.path.getsize(path)
-    print(f"wrote {path} ({size / 1e6:.1f} MB): upload it in Gradescope's Configure Autograder page. It holds the "
-          "hidden tests: keep it private.")
-    return 0

@@ -1,4 +1,5 @@
-"""Build the student release from the reference solutions (solutions/ -> assignments/, and the student bundle).
+"""The student release, built from the reference solutions (solutions/ -> assignments/, and the student bundle);
+``autograder release`` (:mod:`autograder.commands.release`) runs it.
 
 Every ``.py`` file and every notebook of the source folder goes through nbgrader's own preprocessors:
 ``ClearSolutions`` replaces each solution region with nbgrader's code stub (``# YOUR CODE HERE`` then
@@ -19,16 +20,10 @@ The source must hold ``project1/`` and/or ``project2/`` (the folder that contain
 folder). A release never silently shrinks its destination: when the destination holds a project the source
 lacks, or holds files but no project at all (it is not a release), nothing is written or deleted unless
 ``--force`` says so.
-
-  autograder release                      solutions/ -> assignments/ (paths relative to the kit root)
-  autograder release --check              exit 1 when assignments/ differs from a fresh release; writes nothing
-  autograder release --bundle student/    also build exactly what a student receives into student/
-  autograder release --source S --force   replace the destination even if S holds fewer projects than it
 """
 
 from __future__ import annotations
 
-import argparse
 import os
 import shutil
 import tempfile
@@ -38,7 +33,7 @@ from pathlib import Path
 from course.errors import CourseError
 from course.submission import KIT_ROOT, PROJECTS
 
-TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
+TEMPLATES = Path(__file__).resolve().parent / "templates"
 # never released: caches, editor and Jupyter droppings, experiment outputs written next to the notebooks
 SKIP_NAMES = frozenset({
     "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
@@ -358,6 +353,21 @@ def _copy_handouts(kit_root: Path, bundle: Path) -> int:
     return len(handouts)
 
 
+def diff_release(source: Path, dest: Path) -> list[str]:
+    """How ``dest`` differs from a fresh release of ``source`` (:func:`compare_trees`); writes nothing there."""
+    _check_source(Path(source))
+    with tempfile.TemporaryDirectory() as tmp:
+        write_tree(Path(source), Path(tmp) / "release", Path(source).name)
+        return compare_trees(Path(tmp) / "release", Path(dest))
+
+
+def check_bundle(source: Path, bundle: Path, *, force: bool = False) -> None:
+    """Refuse, before anything is written, a bundle folder the release of ``source`` would shrink (unless
+    ``force``): see :func:`build_bundle`."""
+    _check_source(Path(source))
+    _check_not_shrinking(Path(source), Path(bundle), force, inside="assignments")
+
+
 def compare_trees(expected: Path, actual: Path) -> list[str]:
     """Relative paths that differ between two trees (missing, extra or different bytes), sorted; caches and
     results folders (what :func:`source_files` skips) are ignored on both sides."""
@@ -368,54 +378,3 @@ def compare_trees(expected: Path, actual: Path) -> list[str]:
     diff += [f"extra:   {k}" for k in sorted(b.keys() - a.keys())]
     diff += [f"differs: {k}" for k in sorted(a.keys() & b.keys()) if a[k].read_bytes() != b[k].read_bytes()]
     return diff
-
-
-# --------------------------------------------------------------------------------------------- command
-
-def _kit_path(value: str) -> Path:
-    path = Path(value).expanduser()
-    return path if path.is_absolute() else KIT_ROOT / path
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--source", default="solutions",
-                        help="annotated reference solutions (default: solutions, relative to the kit root)")
-    parser.add_argument("--dest", default="assignments",
-                        help="student skeletons to (re)write (default: assignments, relative to the kit root)")
-    parser.add_argument("--bundle", metavar="DIR", default=None,
-                        help="also build the student bundle into DIR (replaced): course/, assignments/, the public "
-                             "grading tests, the handouts (docs/), pyproject.toml, README.md, tox.ini, .gitignore "
-                             "(relative to the current folder)")
-    parser.add_argument("--check", action="store_true",
-                        help="only compare --dest with a fresh release; exit 1 when they differ")
-    parser.add_argument("--force", action="store_true",
-                        help="replace --dest (and the bundle) even when the source holds fewer projects than it")
-
-
-def run(args) -> int:
-    import importlib.util
-
-    if importlib.util.find_spec("nbgrader") is None:
-        raise ReleaseError("autograder release needs nbgrader, an instructor tool: install the kit with its dev "
-                           "extras, pip install -e \".[dev]\"")
-    source, dest = _kit_path(args.source), _kit_path(args.dest)
-    _check_source(source)
-    if args.check:
-        with tempfile.TemporaryDirectory() as tmp:
-            write_tree(source, Path(tmp) / "release", source.name)
-            diff = compare_trees(Path(tmp) / "release", dest)
-        if diff:
-            print(f"{dest} differs from a fresh release of {source}:\n  " + "\n  ".join(diff)
-                  + "\nrun `autograder release` to regenerate it")
-            return 1
-        print(f"{dest} is up to date with {source}")
-        return 0
-    bundle = Path(args.bundle).expanduser().resolve() if args.bundle else None
-    if bundle is not None:  # refuse before writing anything
-        _check_not_shrinking(source, bundle, args.force, inside="assignments")
-    count = release(source, dest, force=args.force)
-    print(f"released {count} files: {source} -> {dest}")
-    if bundle is not None:
-        count = build_bundle(bundle, source, force=args.force)
-        print(f"bundled {count} files for students into {bundle}")
-    return 0

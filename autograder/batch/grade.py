@@ -1,10 +1,4 @@
-"""Grade a whole class: every submission in a folder, in parallel, in the sandbox, resumably.
-
-  autograder grade submissions/                 one entry per student: a folder like assignments/ or an archive
-  autograder grade submissions/ --out grades/   where the results go (default: grades/)
-  autograder grade submissions/ --jobs 4        submissions graded at a time (default: the CPU cores)
-  autograder grade submissions/ --dask tcp://scheduler:8786   on a Dask cluster instead
-  autograder grade submissions/ --student alice --regrade      grade one student again
+"""Grade a whole class (``autograder grade``): every submission in a folder, in parallel, in the sandbox, resumably.
 
 Results are kept in OUT/grades.sqlite as each submission finishes, keyed by a hash of its files and of the grading
 code: a rerun grades only new or changed submissions, and a run stopped at any point (Ctrl-C, or killed) loses only
@@ -17,68 +11,42 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from autograder.commands.check import add_sandbox_arguments, limits_of, suite_options
-from autograder.commands.similarity import add_similarity_options, check_threshold, compare_class
+from autograder.batch.similarity import THRESHOLD, compare_class
+from autograder.grading import suite_options
 from course.errors import CourseError
+from course.progress import Progress
+
+if TYPE_CHECKING:
+    from autograder.sandbox.limits import Limits
 
 STORE = "grades.sqlite"
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("folder", help="the class: one folder or archive (.zip, .tar.gz) per student")
-    parser.add_argument("--out", default="grades", help="output folder (default: grades)")
-    parser.add_argument("--jobs", type=int, default=None,
-                        help="submissions graded at the same time (default: the number of CPU cores)")
-    parser.add_argument("--dask", metavar="ADDRESS", default=None,
-                        help="grade on an existing Dask cluster (tcp://HOST:8786) instead of this machine")
-    parser.add_argument("--regrade", action="store_true", help="grade every submission again, changed or not")
-    parser.add_argument("--student", action="append", default=None, metavar="ID",
-                        help="only this student (repeat for several); the outputs still list everyone")
-    parser.add_argument("--task", default=None,
-                        help="grade only these tasks (ids or prefixes, comma-separated): to try the command quickly; "
-                             "the grades then cover those tasks alone")
-    parser.add_argument("--reveal-hidden", action="store_true",
-                        help="show hidden tests' details in the feedback (default: 'hidden test failed: …' only)")
-    parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
-    parser.add_argument("--no-bench", action="store_true",
-                        help="skip the benchmark tasks (p2.bench.*: no points, about 4 s per submission)")
-    parser.add_argument("--nbgrader", metavar="COURSE", default=None,
-                        help="also grade the notebooks with nbgrader in this course folder (made by `autograder "
-                             "nbgrader COURSE`); written answers graded in its formgrader are merged at every run")
-    parser.add_argument("--similarity", action="store_true",
-                        help="also compare the submissions' code (OUT/similarity/, and a section of report.html)")
-    add_similarity_options(parser)
-    add_sandbox_arguments(parser)
+@dataclass
+class ClassGrading:
+    """What ``autograder grade`` was asked: the class, where the outputs go, and how to grade."""
 
-
-class Progress:
-    """A tqdm bar on a terminal (done/total, rate, ETA, the last result); plain lines otherwise."""
-
-    def __init__(self, total: int, plain: bool):
-        self.total, self.done, self.start = total, 0, time.monotonic()
-        self.bar = None
-        if not plain and total and sys.stderr.isatty():
-            from tqdm import tqdm
-
-            self.bar = tqdm(total=total, unit="submission", file=sys.stderr, dynamic_ncols=True)
-
-    def update(self, line: str) -> None:
-        self.done += 1
-        if self.bar is not None:
-            self.bar.set_postfix_str(line[:60])
-            self.bar.update(1)
-            return
-        elapsed = time.monotonic() - self.start
-        rate = self.done / elapsed * 60 if elapsed else 0.0
-        left = (self.total - self.done) / (self.done / elapsed) if self.done and elapsed else 0.0
-        print(f"[{self.done}/{self.total}] {line}  ({rate:.1f}/min, about {left:.0f} s left)", file=sys.stderr,
-              flush=True)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
+    folder: Path                      # the class: one folder or archive per student (checked by intake.check_folder)
+    out: Path                         # grades.sqlite, grades.csv, feedback/, gradescope/, report.html
+    limits: Limits                    # the caps per worker
+    limit_scale: float = 1.0          # multiplies every time limit
+    sandbox: str = "require"          # "require" (refuse to grade without bubblewrap) or "off"
+    jobs: int | None = None           # submissions graded at a time here (default: the CPU cores)
+    dask: str | None = None           # a Dask scheduler's address, to grade there instead
+    regrade: bool = False             # grade again even what the store already holds
+    students: list[str] | None = None  # only these entries (the outputs still list everyone)
+    task: str | None = None           # only these tasks (ids or prefixes, comma-separated)
+    reveal_hidden: bool = False       # hidden tests' details in the feedback
+    bench: bool = True                # the benchmark tasks (no points)
+    plain_progress: bool = False      # plain lines even on a terminal
+    course: Path | None = None        # an nbgrader course (checked by check_course): grade the notebooks too
+    similarity: bool = False          # compare the submissions' code too
+    threshold: float = THRESHOLD      # similarity at or above which a pair is flagged
+    against_solutions: bool = False   # compare with the reference solutions too
 
 
 def _result_line(student: str, outcome) -> str:
@@ -88,54 +56,32 @@ def _result_line(student: str, outcome) -> str:
     return f"{student}: {report['score']:g}/{report['max_score']:g} +{report['bonus']:g} bonus ({outcome.seconds:.0f} s)"
 
 
-def check_folder(path: str) -> Path:
-    """The class folder, or a clear error."""
-    folder = Path(path).expanduser()
-    if not folder.exists():
-        raise CourseError(f"{folder} does not exist; give the folder that holds one folder or archive per student")
-    if not folder.is_dir():
-        raise CourseError(f"{folder} is a file; give the folder that holds one folder or archive per student")
-    return folder
-
-
-def _check_inputs(args) -> Path:
-    folder = check_folder(args.folder)
-    if args.jobs is not None and args.jobs < 1:
-        raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
-    out = Path(args.out).expanduser()
-    if out.resolve() == folder.resolve() or folder.resolve() in out.resolve().parents:
-        raise CourseError(f"--out {out} lies inside the class folder {folder}; choose a folder outside it")
-    return folder
-
-
-def run(args) -> int:
+def grade_class(args: ClassGrading) -> int:
+    """Grade the class as ``args`` says, write every output, and return the exit status (130 when interrupted)."""
     from autograder.batch import intake, runner
-    from autograder.batch.outputs import write_all
+    from autograder.batch.publish import write_all
     from autograder.batch.store import Record, Store
     from autograder.sandbox.judge import Sandbox
 
-    folder = _check_inputs(args)
-    check_threshold(args.threshold)
-    course = _check_course(args.nbgrader)
-    limits = limits_of(args)
-    sandbox = Sandbox.choose("off" if args.no_sandbox else "require", limits)  # refuses without --no-sandbox
-    out = Path(args.out).expanduser()
+    folder, course, limits = args.folder, args.course, args.limits
+    sandbox = Sandbox.choose(args.sandbox, limits)  # "require" refuses without bubblewrap
+    out = args.out
     entries = intake.collect(folder, out / ".staging")
     if not entries:
         raise CourseError(f"{folder} holds no submission (one folder or .zip/.tar.gz archive per student)")
     known = {e.student for e in entries}
-    unknown = [s for s in args.student or [] if s not in known]
+    unknown = [s for s in args.students or [] if s not in known]
     if unknown:
         raise CourseError(f"no entry for {', '.join(unknown)} in {folder}; the ids are the entries' names: "
                           + ", ".join(sorted(known)[:10]) + (" …" if len(known) > 10 else ""))
-    options = suite_options(args, "require" if sandbox.bwrap else "off")
+    options = suite_options(limits, args.limit_scale, "require" if sandbox.bwrap else "off")
     if args.task:
         from autograder import rubric
 
         if not rubric.select(args.task):
             raise CourseError(f"--task {args.task!r} matches no task; `python -m autograder.rubric` lists the ids")
         options += ["--task", args.task]
-    if args.no_bench:
+    if not args.bench:
         options += ["-m", "not bench"]
     grading = runner.grading_digest(options + (["--nbgrader", str(course)] if course else []))
     store = Store(out / STORE)
@@ -143,7 +89,7 @@ def run(args) -> int:
 
     todo, unchanged = [], 0
     for entry in entries:
-        if args.student and entry.student not in args.student:
+        if args.students and entry.student not in args.students:
             continue
         digest = intake.digest(entry)
         previous = store.get(entry.student)
@@ -163,7 +109,7 @@ def run(args) -> int:
     where = f"the Dask cluster at {args.dask}" if args.dask else f"{min(jobs, max(len(todo), 1))} at a time"
     print(f"{len(entries)} entries in {folder}: {len(todo)} to grade ({where}), {unchanged} unchanged, "
           f"{sum(not e.usable for e in entries)} unusable", file=sys.stderr)
-    progress = Progress(len(todo), args.no_progress)
+    progress = Progress(len(todo), unit="submission", bar=not args.plain_progress)
 
     def notebooks(entry, outcome) -> None:
         if course is not None and outcome.report is not None and "notebooks" not in outcome.report:
@@ -192,7 +138,7 @@ def run(args) -> int:
     wall = time.monotonic() - started
 
     if args.similarity and not interrupted:
-        compare_class(entries, out / "similarity", args)
+        compare_class(entries, out / "similarity", threshold=args.threshold, against_solutions=args.against_solutions)
     records = [r for r in (store.get(e.student) for e in entries) if r is not None]
     if course is not None:
         _merge_gradebook(course, records)
@@ -206,7 +152,8 @@ def run(args) -> int:
     return 130 if interrupted else 0
 
 
-def _check_course(path: str | None) -> Path | None:
+def check_course(path: str | None) -> Path | None:
+    """The nbgrader course folder given with ``--nbgrader`` (resolved), None without one, or a clear error."""
     if path is None:
         return None
     from autograder.notebooks.grading import is_course

@@ -23,7 +23,7 @@ from pathlib import Path
 import autograder
 import course
 from autograder.batch.intake import graded_files
-from autograder.commands.check import suite_command
+from autograder.grading import suite_command
 
 
 @dataclass

@@ -22,6 +22,7 @@ import torch
 
 from course.cli import add_run_options, at_least_one, autograding
 from course.errors import CourseError
+from course.progress import Progress
 from course.project1 import protocol as proto
 from course.project1.spec import NETS
 from course.protocol import format_mean_std, select_device, write_results
@@ -78,16 +79,11 @@ def run(args) -> int:
     torch.set_num_threads(threads)
     jobs = args.jobs if args.jobs is not None else (1 if device.type == "cuda" else min(4, os.cpu_count() or 1))
 
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=rounds * len(nets), desc="project1", unit="net")
+    bar = None if args.no_progress else Progress(rounds * len(nets), desc="project1", unit="net")
 
     def progress(key, r, res):
         if bar is not None:
-            bar.set_postfix_str(f"round {r + 1}/{rounds} {key}: test {100 * res.test_accuracy[-1]:.1f}%")
-            bar.update(1)
+            bar.update(f"round {r + 1}/{rounds} {key}: test {100 * res.test_accuracy[-1]:.1f}%")
 
     start = time.perf_counter()
     try:
