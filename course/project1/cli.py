@@ -101,7 +101,7 @@ def run(args) -> int:
     info = {"rounds": rounds, "pairs": pairs, **settings, "seed": args.seed, "device": str(device),
             "threads": threads, "jobs": jobs, "impl": str(args.impl), "wall_seconds": round(wall, 1),
             "nets": proto.summary(results)}
-    rows, epoch_rows = result_rows(results, args.seed)
+    rows, epoch_rows = proto.result_rows(results, args.seed)
     paths = write_results(out, "project1", info, rows)
     paths += write_results(out, "project1_epochs", {"rounds": rounds, "epochs": settings["epochs"]}, epoch_rows)
     from course.project1.plots import write_figures
@@ -126,21 +126,3 @@ def print_table(results, *, rounds, pairs, settings, seed, device, jobs, threads
     print(f"wall time {wall:.0f} s with {jobs} job(s) (s/round: wall-clock seconds of one training; cpu s: its "
           f"CPU time)")
 
-
-def result_rows(results, seed: int) -> tuple[list[dict], list[dict]]:
-    """One row per network and round, and one per network, round and epoch."""
-    rows, epoch_rows = [], []
-    for key, res in results.items():
-        for r in range(len(res.test_accuracy)):
-            rows.append({
-                "net": key, "round": r, "seed": seed, "parameters": res.parameters,
-                "test_accuracy": res.test_accuracy[r], "train_accuracy": res.train_accuracy[r],
-                "digit_accuracy": res.digit_accuracy[r] if res.digit_accuracy else "",
-                "seconds": round(res.seconds[r], 3), "cpu_seconds": round(res.cpu_seconds[r], 3),
-            })
-            for entry in res.histories[r]:
-                if isinstance(entry, dict):
-                    epoch_rows.append({"net": key, "round": r, **{
-                        k: entry.get(k, "") for k in ("epoch", "loss", "train_accuracy", "test_accuracy",
-                                                      "test_loss")}})
-    return rows, epoch_rows
