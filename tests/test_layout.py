@@ -1,5 +1,6 @@
-"""The kit's architecture holds: every listed command exists (and every command is listed), and every task a
-docstring names is the rubric's, with its points."""
+"""The kit's architecture holds: every listed command exists (and every command is listed) and has a help line;
+no two modules of autograder/ and course/ import each other, even round a loop, and the library never imports the
+command line; every task a docstring names is the rubric's, with its points."""
 
 from __future__ import annotations
 
