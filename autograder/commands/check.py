@@ -71,7 +71,8 @@ def run(args) -> int:
         raise CourseError(f"the grading suite needs {' and '.join(missing)}; reinstall the kit: pip install -e .")
     from autograder.sandbox.judge import Sandbox
 
-    sandbox = Sandbox.choose("off" if args.no_sandbox else "auto", limits_of(args))
+    limits = limits_of(args)
+    sandbox = Sandbox.choose("off" if args.no_sandbox else "auto", limits)
     if args.sandbox_info:
         print("\n".join(sandbox.describe()))
         return 0
@@ -85,7 +86,8 @@ def run(args) -> int:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
     result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
-                   options=suite_options(limits_of(args), args.limit_scale, "auto" if sandbox.bwrap else "off"), bench=not args.no_bench)
+                   options=suite_options(limits, args.limit_scale, "auto" if sandbox.bwrap else "off"),
+                   bench=not args.no_bench)
     print(render(result))
     if args.report:
         write_json(args.report, result)
