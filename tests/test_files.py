@@ -18,7 +18,7 @@ from course.submission import KIT_ROOT
 # modules that write files another way, and why
 OTHER_WRITERS = {
     "course/files.py": "the one home of atomic writes",
-    "autograder/commands/release.py": "builds a whole tree in a temporary folder, then swaps it in with one rename",
+    "autograder/release.py": "builds a whole tree in a temporary folder, then swaps it in with one rename",
     # working copies of submissions, not reports (on main, from the batch grading and similarity issues 13, 16)
     "autograder/batch/intake.py": "unpacks submitted archives into a staging folder",
     "autograder/batch/runner.py": "writes a submission it received into a temporary folder to grade it",

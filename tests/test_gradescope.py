@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.commands.gradescope import build
+from autograder.gradescope_build import build
 from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT
 from gradescope_format import validate

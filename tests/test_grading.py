@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from autograder import rubric
-from autograder.commands import check
+from autograder import grading, rubric
 from autograder.cli import main as autograder_main
 from autograder.record import GradeReport, Status
 from course.submission import KIT_ROOT
@@ -29,7 +28,7 @@ PLAIN = KIT_ROOT / "tests" / "fixtures" / "plain"
 def grade(root, tmp_path, *extra, visibility="all"):
     """Run the suite on ``root``; return (report, pytest's output)."""
     report = tmp_path / f"report-{len(list(tmp_path.iterdir()))}.json"
-    proc = check.run_suite(Path(root), report, visibility=visibility, extra=tuple(extra))
+    proc = grading.run_suite(Path(root), report, visibility=visibility, extra=tuple(extra))
     assert report.is_file(), f"no grade report; pytest said:\n{proc.stdout[-3000:]}"
     return json.loads(report.read_text()), proc.stdout
 
@@ -63,11 +62,11 @@ def test_rubric_totals_and_ids():
 
 def test_every_task_has_tests_and_every_test_a_task():
     tested = set()
-    for source in check.SUITE.glob("test_*.py"):
+    for source in grading.SUITE.glob("test_*.py"):
         tested |= set(re.findall(r'@task\("([^"]+)"', source.read_text()))
     assert tested == {t.id for t in rubric.TASKS}, "tasks without a test, or tests of unknown tasks"
     # the per-task marker selects that task's tests through plain pytest (MiniTorch style)
-    proc = subprocess.run([sys.executable, "-m", "pytest", str(check.SUITE), "--collect-only", "-q",
+    proc = subprocess.run([sys.executable, "-m", "pytest", str(grading.SUITE), "--collect-only", "-q",
                            "-p", "no:cacheprovider", "-o", "addopts=", "--submission", str(SOLUTIONS),
                            "-m", "p2_linear_backward"], capture_output=True, text=True, cwd=KIT_ROOT, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr

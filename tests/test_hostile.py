@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.commands import check
+from autograder import grading
 from autograder.sandbox import cgroups
 from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT
@@ -138,7 +138,7 @@ def grade(arena, root: Path, tmp_path: Path, *options, tasks=TASKS):
     """Grade ``root`` in the sandbox; return (report, output). The report is written outside the submission."""
     report_path = tmp_path / "reports" / f"{uuid.uuid4().hex}.json"
     started = time.monotonic()
-    proc = check.run_suite(root, report_path, task=tasks, visibility="all",
+    proc = grading.run_suite(root, report_path, task=tasks, visibility="all",
                            extra=("--sandbox", "require", *options))
     seconds = time.monotonic() - started
     assert report_path.is_file(), f"no report; pytest said:\n{proc.stdout[-3000:]}"

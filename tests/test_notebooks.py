@@ -10,7 +10,7 @@ import pytest
 from nbclient import NotebookClient
 from nbgrader.nbgraderformat import MetadataValidator
 
-from autograder.commands import release
+from autograder import release
 from course.submission import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"

@@ -14,6 +14,7 @@ tomllib = pytest.importorskip("tomllib")  # Python ≥ 3.11
 
 # import name -> distribution name, for the third-party packages the kit may use at run time
 DISTRIBUTIONS = {"torch": "torch", "numpy": "numpy", "mlxtend": "mlxtend", "matplotlib": "matplotlib", "tqdm": "tqdm",
+                 "jinja2": "jinja2",
                  "pytest": "pytest", "_pytest": "pytest", "pytest_benchmark": "pytest-benchmark"}
 LOCAL = {"course", "autograder"}
 TEMPLATES = KIT_ROOT / "autograder" / "templates"
@@ -59,6 +60,19 @@ def test_module_level_imports_are_runtime_dependencies():
             if dist is None or dist not in deps:
                 missing.append(f"{path.relative_to(KIT_ROOT)} imports {name}")
     assert not missing, "not installed by `pip install -e .`: " + "; ".join(missing)
+
+
+def test_the_templates_are_package_data():
+    """A kit installed without -e (Gradescope's image, a wheel) has the files autograder/ reads besides its modules:
+    every file of autograder/templates/ matches the package data pyproject.toml declares."""
+    import fnmatch
+
+    declared = tomllib.loads((KIT_ROOT / "pyproject.toml").read_text()).get("tool", {}).get("setuptools", {}) \
+        .get("package-data", {}).get("autograder", [])
+    files = [p.relative_to(KIT_ROOT / "autograder").as_posix() for p in sorted(TEMPLATES.rglob("*")) if p.is_file()]
+    assert any(name.endswith(".j2") for name in files) and "templates/README.md" in files, files
+    missing = [name for name in files if not any(fnmatch.fnmatch(name, pattern) for pattern in declared)]
+    assert not missing, f"not installed with the kit (add them to [tool.setuptools.package-data]): {missing}"
 
 
 def test_the_grading_time_limits_are_installed():

@@ -18,8 +18,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder import cli
-from autograder.commands import release
+from autograder import cli, release
 from course.submission import KIT_ROOT, load_module
 
 SOLUTIONS = KIT_ROOT / "solutions"

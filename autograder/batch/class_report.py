@@ -5,7 +5,6 @@ submissions to look at, each linked to its feedback. The figures are also writte
 from __future__ import annotations
 
 import base64
-import html
 import statistics
 from pathlib import Path
 
@@ -82,47 +81,34 @@ def _inline(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def _row(record: Record) -> str:
-    link = f'<a href="feedback/{html.escape(record.student)}.html">{html.escape(record.student)}</a>'
+def _row(record: Record) -> dict:
+    """One line of a table: the values as the page shows them (the template escapes them)."""
     report = record.report
-    score = f"{report.score:g}" if report else "—"
-    bonus = f"{report.bonus:g}" if report else "—"
-    why = ", ".join(flags(record)).replace("_", " ")
-    return (f"<tr><td>{link}</td><td class=n>{score}</td><td class=n>{bonus}</td><td class=n>{total(record):g}</td>"
-            f"<td class=n>{record.seconds:.0f}</td><td>{html.escape(why)}</td>"
-            f"<td>{html.escape(record.problem)}</td></tr>")
+    return {"student": record.student, "score": f"{report.score:g}" if report else "—",
+            "bonus": f"{report.bonus:g}" if report else "—", "total": f"{total(record):g}",
+            "seconds": f"{record.seconds:.0f}", "flags": ", ".join(flags(record)).replace("_", " "),
+            "problem": record.problem}
 
 
-STYLE = """body{font-family:system-ui,sans-serif;margin:2em;max-width:75em;color:#222}
-h1{font-size:1.5em}h2{font-size:1.15em;margin-top:2em}figure{display:inline-block;margin:0 1em 1em 0}
-img{max-width:100%;border:1px solid #ddd}table{border-collapse:collapse;font-size:.9em}
-td,th{border-bottom:1px solid #ddd;padding:.3em .7em;text-align:left}td.n{text-align:right}
-.summary span{display:inline-block;margin-right:2em}"""
-
-
-def similarity_section(out: Path, top: int = 20) -> str:
-    """The flagged pairs of ``out/similarity/pairs.csv`` and its heat maps, when `--similarity` ran; else ""."""
+def similarity_section(out: Path, top: int = 20) -> dict | None:
+    """The flagged pairs of ``out/similarity/pairs.csv`` and its heat maps, when `--similarity` ran; else None."""
     from autograder.batch.similarity import read_pairs
 
     folder = out / "similarity"
     if not (folder / "pairs.csv").is_file():
-        return ""
-    pairs = read_pairs(folder / "pairs.csv")
-    flagged = [p for p in pairs if p.flagged]
-    rows = "".join(f"<tr><td>{p.project}</td><td>{html.escape(p.a)}</td><td>{html.escape(p.b)}</td>"
-                   f"<td class=n>{p.similarity:.2f}</td><td class=n>{p.a_in_b:.2f}</td><td class=n>{p.b_in_a:.2f}</td>"
-                   f"<td class=n>{p.tokens}</td></tr>" for p in flagged[:top])
-    maps = "\n".join(f'<figure><img src="{_inline(m)}" alt="{m.stem}"></figure>'
-                      for m in sorted(folder.glob("heatmap_*.png")))
-    reports = ", ".join(f'<a href="similarity/{r.name}">{r.stem}</a>' for r in sorted(folder.glob("project*.html")))
-    return (f"<h2>Similar code ({len(flagged)} pair(s) flagged)</h2>"
-            "<table><tr><th>project</th><th>A</th><th>B</th><th>similarity</th><th>A in B</th><th>B in A</th>"
-            f"<th>tokens</th></tr>{rows or '<tr><td colspan=7>no pair at or above the threshold</td></tr>'}</table>"
-            f"<p>Matched regions, highlighted: {reports}. Every pair: <code>similarity/pairs.csv</code>.</p>{maps}")
+        return None
+    flagged = [p for p in read_pairs(folder / "pairs.csv") if p.flagged]
+    pairs = [{"project": p.project, "a": p.a, "b": p.b, "similarity": f"{p.similarity:.2f}",
+              "a_in_b": f"{p.a_in_b:.2f}", "b_in_a": f"{p.b_in_a:.2f}", "tokens": p.tokens} for p in flagged[:top]]
+    return {"flagged": len(flagged), "pairs": pairs,
+            "maps": [{"src": _inline(m), "alt": m.stem} for m in sorted(folder.glob("heatmap_*.png"))],
+            "reports": [{"name": r.name, "stem": r.stem} for r in sorted(folder.glob("project*.html"))]}
 
 
 def write_report(out: Path, records: list[Record]) -> Path:
     """``report.html`` and ``figures/*.png`` into ``out``; returns the page's path."""
+    from autograder.templating import render
+
     out = Path(out)
     figures = out / "figures"
     pngs = [totals_figure(records, figures / "totals.png"), pass_rate_figure(records, figures / "pass_rate.png"),
@@ -134,24 +120,10 @@ def write_report(out: Path, records: list[Record]) -> Path:
                f"{sum(r.status is RowStatus.UNUSABLE for r in records)} unusable", f"{len(flagged)} flagged"]
     if scores:
         summary += [f"mean {statistics.mean(scores):.1f}", f"median {statistics.median(scores):.1f}"]
-    head = "<tr><th>student</th><th>score</th><th>bonus</th><th>total</th><th>seconds</th><th>flags</th><th>note</th></tr>"
-    images = "\n".join(f'<figure><img src="{_inline(p)}" alt="{p.stem}" data-file="figures/{p.name}"></figure>'
-                       for p in pngs)
-    page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Class report</title><style>{STYLE}</style></head>
-<body><h1>Class report: {len(graded)} of {len(records)} submissions graded</h1>
-<p class="summary">{"".join(f"<span>{html.escape(s)}</span>" for s in summary)}</p>
-{images}
-<h2>To look at ({len(flagged)})</h2>
-<table>{head}{"".join(_row(r) for r in flagged) or '<tr><td colspan=7>nothing flagged</td></tr>'}</table>
-<h2>Every submission</h2>
-<table>{head}{"".join(_row(r) for r in records)}</table>
-{similarity_section(out)}
-<p>Scores are out of {rubric.core_total():g} (public and hidden tasks); bonus points come on top.
-Per-student feedback: <code>feedback/</code>; the table: <code>grades.csv</code>;
-Gradescope: <code>gradescope/&lt;id&gt;/results.json</code>.</p>
-</body></html>
-"""
+    page = render("report.html.j2", graded=len(graded), entries=len(records), summary=summary,
+                  images=[{"src": _inline(p), "alt": p.stem, "file": f"figures/{p.name}"} for p in pngs],
+                  flagged=[_row(r) for r in flagged], rows=[_row(r) for r in records],
+                  similarity=similarity_section(out), core_total=f"{rubric.core_total():g}")
     return atomic_write(out / "report.html", page)
 
 

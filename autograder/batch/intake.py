@@ -23,6 +23,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from course.errors import CourseError
 from course.submission import PROJECTS
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")
@@ -161,6 +162,16 @@ def _entry(source: Path, staging: Path) -> Entry:
         return Entry(student, source, None, f"{source.name}: {exc}")
     root, problem = find_root(target)
     return Entry(student, source, root, f"{source.name}: {problem}" if problem else "")
+
+
+def check_folder(path: str | Path) -> Path:
+    """The class folder, or a clear error."""
+    folder = Path(path).expanduser()
+    if not folder.exists():
+        raise CourseError(f"{folder} does not exist; give the folder that holds one folder or archive per student")
+    if not folder.is_dir():
+        raise CourseError(f"{folder} is a file; give the folder that holds one folder or archive per student")
+    return folder
 
 
 def collect(folder: str | Path, staging: str | Path) -> list[Entry]:

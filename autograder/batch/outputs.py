@@ -1,5 +1,5 @@
 """The class's outputs, regenerated from the store after every run: ``grades.csv``, ``feedback/<id>.md`` and
-``.html``, ``gradescope/<id>/results.json`` (and ``report.html``, see :mod:`.class_report`).
+``.html``, ``gradescope/<id>/results.json`` (:mod:`.publish` writes them all, and ``report.html``).
 
 What students see never includes a hidden test's details: a hidden task that fails says "hidden test failed:
 <task> (<what it checks>)" and nothing more, unless the instructor asks for ``--reveal-hidden``.
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import csv
-import html
 import io
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from autograder import rubric
 from autograder.batch.store import Record, RowStatus
 from autograder.record import Benchmark, Flag, GradeReport, NotebookGrade, Status
 from autograder.report import render
+from autograder.templating import render as render_template
 from course.files import atomic_write, write_json
 
 # a hidden task's status that a student may read in full: it reveals nothing of the hidden test
@@ -137,11 +137,7 @@ def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False) ->
     text = feedback_text(record, reveal_hidden)
     title = headline(record)
     md = f"# {title}\n\n```text\n{text}\n```\n"
-    page = (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{html.escape(title)}</title>"
-            "<style>body{font-family:system-ui,sans-serif;margin:2em;max-width:70em}"
-            "pre{background:#f6f8fa;padding:1em;overflow-x:auto;white-space:pre-wrap}</style></head>\n"
-            f"<body><h1>{html.escape(title)}</h1>\n<pre>{html.escape(text)}</pre>\n"
-            "<p><a href=\"../report.html\">class report</a></p></body></html>\n")
+    page = render_template("feedback.html.j2", title=title, text=text)
     return [atomic_write(folder / f"{record.student}.md", md), atomic_write(folder / f"{record.student}.html", page)]
 
 
@@ -186,16 +182,3 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
 def write_gradescope(folder: Path, record: Record, reveal_hidden: bool = False) -> Path:
     return write_json(folder / record.student / "results.json", gradescope_results(record, reveal_hidden))
 
-
-def write_all(out: Path, records: list[Record], *, reveal_hidden: bool = False) -> list[Path]:
-    """Every output of the class into ``out``; returns the main paths."""
-    from autograder.batch.class_report import write_report
-
-    out = Path(out)
-    paths = [write_csv(out / "grades.csv", records)]
-    for record in records:
-        write_feedback(out / "feedback", record, reveal_hidden)
-        write_gradescope(out / "gradescope", record, reveal_hidden)
-    paths += [out / "feedback", out / "gradescope"]
-    paths.append(write_report(out, records))
-    return paths

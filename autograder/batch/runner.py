@@ -23,8 +23,8 @@ from pathlib import Path
 import autograder
 import course
 from autograder.batch.intake import graded_files
+from autograder.grading import suite_command
 from autograder.record import GradeReport
-from autograder.commands.check import suite_command
 
 
 @dataclass

@@ -18,10 +18,13 @@ import csv
 import io
 import json
 import logging
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.batch.intake import Entry, IGNORED_PARTS
+from autograder.batch.intake import IGNORED_PARTS, Entry
+from course.errors import CourseError
 from course.files import atomic_write
 from course.submission import KIT_ROOT, PROJECTS
 
@@ -138,6 +141,45 @@ def compare(entries: list[Entry], out: Path, *, threshold: float = THRESHOLD,
     pairs.sort(key=lambda p: (-p.similarity, p.project, p.a, p.b))
     write_pairs(out / "pairs.csv", pairs)
     return pairs
+
+
+def check_threshold(value: float) -> None:
+    if not 0 < value <= 1:
+        raise CourseError(f"--threshold must be between 0 and 1, got {value}")
+
+
+def compare_class(entries: list[Entry], out: Path, *, threshold: float = THRESHOLD,
+                  against_solutions: bool = False) -> list[Pair]:
+    """Run the comparison and say where the results are; a missing copydetect is a clear error."""
+    try:
+        import copydetect  # noqa: F401
+    except ImportError as exc:
+        raise CourseError("the similarity report needs copydetect, an instructor tool: pip install -e \".[dev]\" "
+                          "(or pip install copydetect)") from exc
+
+    start = time.monotonic()
+    pairs = compare(entries, out, threshold=threshold, against_solutions=against_solutions)
+    flagged = [p for p in pairs if p.flagged]
+    print(f"compared {sum(e.usable for e in entries)} submissions in {time.monotonic() - start:.1f} s: "
+          f"{len(flagged)} pair(s) at or above {threshold:g}", file=sys.stderr)
+    for p in flagged[:10]:
+        print(f"  {p.project}: {p.a} ~ {p.b}  {p.similarity:.2f} ({p.tokens} tokens)", file=sys.stderr)
+    return pairs
+
+
+def compare_folder(folder: Path, out: Path, *, threshold: float = THRESHOLD,
+                   against_solutions: bool = False) -> list[Pair]:
+    """Collect the class in ``folder`` (:func:`~autograder.batch.intake.collect`) and compare it into ``out``; an
+    entry that cannot be compared is named on stderr, fewer than two usable ones is an error."""
+    from autograder.batch import intake
+
+    entries = intake.collect(folder, Path(out) / ".staging")
+    for entry in entries:
+        if not entry.usable:
+            print(f"{entry.student}: not compared: {entry.problem}", file=sys.stderr)
+    if sum(e.usable for e in entries) < 2:
+        raise CourseError(f"{folder} holds fewer than two usable submissions; nothing to compare")
+    return compare_class(entries, out, threshold=threshold, against_solutions=against_solutions)
 
 
 def write_pairs(path: Path, pairs: list[Pair]) -> Path:

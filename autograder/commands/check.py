@@ -14,20 +14,12 @@ The table lists every task; failures come first, each with what was expected, wh
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 
+from autograder.grading import grade, suite_options
 from course.errors import CourseError
-from autograder.record import GradeReport
 from course.files import write_json
 from course.submission import resolve_root
-
-SUITE = Path(__file__).resolve().parent.parent / "suite"
-KIT = SUITE.parent.parent
 
 
 def add_arguments(parser) -> None:
@@ -69,52 +61,6 @@ def limits_of(args):
         raise CourseError(str(exc)) from None
 
 
-def suite_options(args, sandbox: str) -> list[str]:
-    """The pytest options that carry the sandbox mode, the caps and the time scale to the grading process."""
-    return ["--sandbox", sandbox, "--limit-scale", f"{args.limit_scale:g}", *limits_of(args).as_args()]
-
-
-def suite_command(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
-                  verbose: bool = False, extra=()) -> list[str]:
-    """The command line of a grading process on ``root`` whose results land in ``report`` (JSON)."""
-    command = [sys.executable, "-m", "pytest", str(SUITE), "--submission", str(root), "--visibility", visibility,
-               "--grade-report", str(report), "-p", "no:cacheprovider", "-o", "addopts=", "-q",
-               "--tb=no" if not verbose else "--tb=short", "-rN" if not verbose else "-ra", *extra]
-    if task:
-        command += ["--task", task]
-    return command
-
-
-def run_suite(root: Path, report: Path, *, task: str | None = None, visibility: str = "public",
-              verbose: bool = False, extra: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
-    """Run the grading suite on ``root`` in a fresh pytest process; the results land in ``report`` (JSON)."""
-    command = suite_command(root, report, task=task, visibility=visibility, verbose=verbose, extra=extra)
-    env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-    return subprocess.run(command, cwd=str(KIT), env=env, text=True,
-                          stdout=None if verbose else subprocess.PIPE, stderr=subprocess.STDOUT)
-
-
-def grade(root: Path, *, task=None, visibility="public", verbose=False, options=(), bench=True) -> GradeReport:
-    """The report (``autograder.report.score`` plus timing) of one submission; raises CourseError on failure.
-
-    ``options`` are further pytest options for the grading process (:func:`suite_options`); ``bench=False`` leaves
-    the benchmark tasks out.
-    """
-    from autograder import rubric
-
-    if task and not rubric.select(task):
-        raise CourseError(f"--task {task!r} matches no task; the ids are listed by `python -m autograder.rubric`")
-    with tempfile.TemporaryDirectory(prefix="autograder-check-") as tmp:
-        report = Path(tmp) / "report.json"
-        proc = run_suite(root, report, task=task, visibility=visibility, verbose=verbose,
-                         extra=(*options, *(() if bench else ("-m", "not bench"))))
-        if not report.is_file():
-            tail = "\n".join((proc.stdout or "").strip().splitlines()[-25:])
-            raise CourseError(f"the grading suite stopped before it could score {root} (pytest exit status "
-                              f"{proc.returncode}). Its last output:\n{tail}")
-        return GradeReport.from_json(json.loads(report.read_text()))
-
-
 def run(args) -> int:
     import importlib.util
 
@@ -125,7 +71,8 @@ def run(args) -> int:
         raise CourseError(f"the grading suite needs {' and '.join(missing)}; reinstall the kit: pip install -e .")
     from autograder.sandbox.judge import Sandbox
 
-    sandbox = Sandbox.choose("off" if args.no_sandbox else "auto", limits_of(args))
+    limits = limits_of(args)
+    sandbox = Sandbox.choose("off" if args.no_sandbox else "auto", limits)
     if args.sandbox_info:
         print("\n".join(sandbox.describe()))
         return 0
@@ -139,7 +86,8 @@ def run(args) -> int:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
     result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
-                   options=suite_options(args, "auto" if sandbox.bwrap else "off"), bench=not args.no_bench)
+                   options=suite_options(limits, args.limit_scale, "auto" if sandbox.bwrap else "off"),
+                   bench=not args.no_bench)
     print(render(result))
     if args.report:
         write_json(args.report, result.to_json())

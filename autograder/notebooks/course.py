@@ -19,35 +19,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.templating import render
 from course.errors import CourseError
 from course.files import atomic_write
 from course.submission import KIT_ROOT, PROJECTS
 
 COURSE_ID = "dl-miniprojects"
 STUDENT_FILES = {"project1": ["models.py", "train.py"], "project2": ["framework.py", "circle.py"]}
-
-CONFIG = '''# nbgrader configuration of the dl-miniprojects course, written by `autograder nbgrader` (rewritten each time).
-c = get_config()  # noqa: F821 - provided by nbgrader
-
-c.CourseDirectory.course_id = {course_id!r}
-# the notebooks import the student's own .py files: autograde keeps them (nbgrader would copy the source's over)
-c.Autograde.exclude_overwriting = {exclude!r}
-# nbgrader's autograde, with the execution of the student's notebook moved into the kit's sandbox
-c.Autograde.autograde_preprocessors = [
-    "autograder.notebooks.execute.SandboxedExecute",
-    "nbgrader.preprocessors.IgnorePattern",
-    "nbconvert.preprocessors.ClearMetadataPreprocessor",
-    "nbgrader.preprocessors.LimitOutput",
-    "nbgrader.preprocessors.SaveAutoGrades",
-    "nbgrader.preprocessors.AssignLatePenalties",
-    "nbgrader.preprocessors.CheckCellMetadata",
-]
-c.SandboxedExecute.sandbox = {sandbox!r}        # require | auto | off
-c.SandboxedExecute.timeout = {cell_timeout}             # seconds per cell
-c.SandboxedExecute.notebook_timeout = {notebook_timeout}  # seconds per notebook
-c.SandboxedExecute.memory = {memory!r}
-'''
-
 
 def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
@@ -58,8 +36,8 @@ def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.Compl
 def write_config(folder: Path, *, sandbox: str = "require", cell_timeout: int = 60, notebook_timeout: float = 300,
                  memory: str = "4G") -> Path:
     exclude = {p: STUDENT_FILES[p] for p in PROJECTS}
-    text = CONFIG.format(course_id=COURSE_ID, exclude=exclude, sandbox=sandbox, cell_timeout=int(cell_timeout),
-                         notebook_timeout=float(notebook_timeout), memory=memory)
+    text = render("nbgrader_config.py.j2", course_id=COURSE_ID, exclude=exclude, sandbox=sandbox,
+                  cell_timeout=int(cell_timeout), notebook_timeout=float(notebook_timeout), memory=memory)
     return atomic_write(folder / "nbgrader_config.py", text)
 
 

@@ -22,6 +22,7 @@ import torch
 
 from course.cli import add_run_options, at_least_one, autograding
 from course.errors import CourseError
+from course.progress import Progress
 from course.project1 import protocol as proto
 from course.project1.spec import NETS
 from course.protocol import format_mean_std, select_device, write_results
@@ -78,16 +79,11 @@ def run(args) -> int:
     torch.set_num_threads(threads)
     jobs = args.jobs if args.jobs is not None else (1 if device.type == "cuda" else min(4, os.cpu_count() or 1))
 
-    bar = None
-    if not args.no_progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=rounds * len(nets), desc="project1", unit="net")
+    bar = None if args.no_progress else Progress(rounds * len(nets), desc="project1", unit="net")
 
     def progress(key, r, res):
         if bar is not None:
-            bar.set_postfix_str(f"round {r + 1}/{rounds} {key}: test {100 * res.test_accuracy[-1]:.1f}%")
-            bar.update(1)
+            bar.update(f"round {r + 1}/{rounds} {key}: test {100 * res.test_accuracy[-1]:.1f}%")
 
     start = time.perf_counter()
     try:
@@ -105,7 +101,7 @@ def run(args) -> int:
     info = {"rounds": rounds, "pairs": pairs, **settings, "seed": args.seed, "device": str(device),
             "threads": threads, "jobs": jobs, "impl": str(args.impl), "wall_seconds": round(wall, 1),
             "nets": proto.summary(results)}
-    rows, epoch_rows = result_rows(results, args.seed)
+    rows, epoch_rows = proto.result_rows(results, args.seed)
     paths = write_results(out, "project1", info, rows)
     paths += write_results(out, "project1_epochs", {"rounds": rounds, "epochs": settings["epochs"]}, epoch_rows)
     from course.project1.plots import write_figures
@@ -130,21 +126,3 @@ def print_table(results, *, rounds, pairs, settings, seed, device, jobs, threads
     print(f"wall time {wall:.0f} s with {jobs} job(s) (s/round: wall-clock seconds of one training; cpu s: its "
           f"CPU time)")
 
-
-def result_rows(results, seed: int) -> tuple[list[dict], list[dict]]:
-    """One row per network and round, and one per network, round and epoch."""
-    rows, epoch_rows = [], []
-    for key, res in results.items():
-        for r in range(len(res.test_accuracy)):
-            rows.append({
-                "net": key, "round": r, "seed": seed, "parameters": res.parameters,
-                "test_accuracy": res.test_accuracy[r], "train_accuracy": res.train_accuracy[r],
-                "digit_accuracy": res.digit_accuracy[r] if res.digit_accuracy else "",
-                "seconds": round(res.seconds[r], 3), "cpu_seconds": round(res.cpu_seconds[r], 3),
-            })
-            for entry in res.histories[r]:
-                if isinstance(entry, dict):
-                    epoch_rows.append({"net": key, "round": r, **{
-                        k: entry.get(k, "") for k in ("epoch", "loss", "train_accuracy", "test_accuracy",
-                                                      "test_loss")}})
-    return rows, epoch_rows

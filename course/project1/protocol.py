@@ -196,6 +196,25 @@ def curves(result: NetResult, metric: str) -> list[list[float]]:
     return out
 
 
+def result_rows(results: dict[str, NetResult], seed: int) -> tuple[list[dict], list[dict]]:
+    """One row per network and round, and one per network, round and epoch."""
+    rows, epoch_rows = [], []
+    for key, res in results.items():
+        for r in range(len(res.test_accuracy)):
+            rows.append({
+                "net": key, "round": r, "seed": seed, "parameters": res.parameters,
+                "test_accuracy": res.test_accuracy[r], "train_accuracy": res.train_accuracy[r],
+                "digit_accuracy": res.digit_accuracy[r] if res.digit_accuracy else "",
+                "seconds": round(res.seconds[r], 3), "cpu_seconds": round(res.cpu_seconds[r], 3),
+            })
+            for entry in res.histories[r]:
+                if isinstance(entry, dict):
+                    epoch_rows.append({"net": key, "round": r, **{
+                        k: entry.get(k, "") for k in ("epoch", "loss", "train_accuracy", "test_accuracy",
+                                                      "test_loss")}})
+    return rows, epoch_rows
+
+
 def summary(results: dict[str, NetResult]) -> dict:
     """Mean and std per network, as plain numbers (fractions, not percent)."""
     out = {}

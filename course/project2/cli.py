@@ -14,13 +14,13 @@ threads only add synchronisation, and on a shared machine they can slow training
 from __future__ import annotations
 
 import contextlib
-import sys
 from pathlib import Path
 
 import torch
 
 from course import protocol
 from course.cli import add_run_options, at_least_one, autograding
+from course.progress import Progress
 from course.project2 import protocol as proto
 
 QUICK = {"rounds": 2, "epochs": 20}
@@ -48,10 +48,9 @@ def _threads(n: int | None):
         torch.set_num_threads(before)
 
 
-def _bar(total: int, desc: str):
-    from tqdm import tqdm
-
-    return tqdm(total=total, desc=desc, leave=False, file=sys.stderr, dynamic_ncols=True, disable=None)
+def _bar(total: int, desc: str) -> Progress:
+    """The epochs of one round: a bar on a terminal only (each round ends with its own line)."""
+    return Progress(total, desc=desc, unit="epoch", leave=False, lines=False)
 
 
 def run(args) -> int:
@@ -80,8 +79,7 @@ def run(args) -> int:
                 if args.verbose:
                     print(f"  round {r + 1} epoch {entry['epoch']:4d}/{epochs}  loss {entry['loss']:.6f}")
                 elif bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{entry['loss']:.5f}")
+                    bar.update(f"loss={entry['loss']:.5f}")
 
             try:
                 result = proto.run_round(circle, r, seed=args.seed, device=device, epochs=epochs,

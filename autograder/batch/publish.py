@@ -1,0 +1,22 @@
+"""Every output of a graded class, regenerated from the store after every run: ``grades.csv``, the feedback and
+Gradescope files (:mod:`.outputs`) and ``report.html`` with its figures (:mod:`.class_report`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from autograder.batch.class_report import write_report
+from autograder.batch.outputs import write_csv, write_feedback, write_gradescope
+from autograder.batch.store import Record
+
+
+def write_all(out: Path, records: list[Record], *, reveal_hidden: bool = False) -> list[Path]:
+    """Every output of the class into ``out``; returns the main paths."""
+    out = Path(out)
+    paths = [write_csv(out / "grades.csv", records)]
+    for record in records:
+        write_feedback(out / "feedback", record, reveal_hidden)
+        write_gradescope(out / "gradescope", record, reveal_hidden)
+    paths += [out / "feedback", out / "gradescope"]
+    paths.append(write_report(out, records))
+    return paths
