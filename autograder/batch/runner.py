@@ -22,8 +22,8 @@ from pathlib import Path
 
 import autograder
 import course
-from autograder.batch.intake import graded_files
 from autograder.commands.check import suite_command
+from course.handin import open_file, submission_files
 
 
 @dataclass
@@ -95,8 +95,16 @@ def grade_folder(root: Path, options: list[str], *, timeout: float, running: Run
 
 
 def pack(root: Path) -> dict[str, bytes]:
-    """The graded files of a submission, as ``{relative path: bytes}``, to send to a remote grader."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in graded_files(root)}
+    """The graded files of a submission (:func:`course.handin.submission_files`), as ``{relative path: bytes}``, to
+    send to a remote grader."""
+    files = {}
+    for rel in submission_files(root):
+        try:
+            with open_file(root, rel) as source:
+                files[str(rel)] = source.read()
+        except OSError:
+            continue  # gone or turned into a link since the listing: not part of the submission
+    return files
 
 
 def grade_files(files: dict[str, bytes], options: list[str], timeout: float, kit: str | None = None) -> dict:

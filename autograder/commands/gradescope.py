@@ -18,6 +18,7 @@ import zipfile
 from pathlib import Path
 
 from course.files import atomic_write
+from course.handin import tree_files
 from course.submission import KIT_ROOT
 
 SETUP = """#!/usr/bin/env bash
@@ -40,7 +41,6 @@ exec /autograder/venv/bin/python -m autograder.gradescope --root /autograder
 
 KIT_TREES = ("course", "autograder")
 KIT_FILES = ("pyproject.toml", "README.md", "LICENSE")
-SKIP = ("__pycache__", ".pyc", ".ipynb_checkpoints")
 
 
 def add_arguments(parser) -> None:
@@ -49,9 +49,8 @@ def add_arguments(parser) -> None:
 
 def _kit_files():
     for tree in KIT_TREES:
-        for path in sorted((KIT_ROOT / tree).rglob("*")):
-            if path.is_file() and not any(part in SKIP or part.endswith(SKIP) for part in path.parts):
-                yield path, f"kit/{path.relative_to(KIT_ROOT).as_posix()}"
+        for rel in tree_files(KIT_ROOT / tree):
+            yield KIT_ROOT / tree / rel, f"kit/{tree}/{rel}"
     for name in KIT_FILES:
         if (KIT_ROOT / name).is_file():
             yield KIT_ROOT / name, f"kit/{name}"

@@ -16,7 +16,6 @@ score 0), as nbgrader does for a cell that times out.
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -29,8 +28,9 @@ from traitlets import Float, Unicode
 
 from nbgrader.preprocessors import Execute
 
+from course.handin import copy_files, tree_files
+
 IN, OUT = ".grading-input.ipynb", ".grading-output.ipynb"
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", IN, OUT)
 KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
               "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
 
@@ -55,7 +55,7 @@ class SandboxedExecute(Execute):
         sandbox = Sandbox.choose(self.sandbox, Limits(memory=parse_size(self.memory)))
         with tempfile.TemporaryDirectory(prefix="autograder-notebook-") as tmp:
             copy = Path(tmp) / folder.name
-            shutil.copytree(folder, copy, ignore=IGNORED)
+            copy_files(folder, [f for f in tree_files(folder) if str(f) not in (IN, OUT)], copy)
             nbformat.write(nb, copy / IN)
             launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV)
             inside = f"{launch.root}/{folder.name}"

@@ -34,8 +34,7 @@ from autograder.sandbox import cgroups, isolation
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
 from course.errors import CourseError
-
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", ".git")
+from course.handin import copy_files, submission_files
 
 
 class StudentError(Exception):
@@ -222,12 +221,9 @@ class Worker:
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
         """The command line, environment and working folder of a fresh worker on a fresh copy of the project."""
         self.copy = Path(tempfile.mkdtemp(prefix=f"autograder-{self.project}-"))
-        source = self.root / self.project
         target = self.copy / self.project
-        if source.is_dir():
-            shutil.copytree(source, target, symlinks=True, ignore=IGNORED)
-        else:
-            target.mkdir()
+        target.mkdir()
+        copy_files(self.root, submission_files(self.root, (self.project,)), self.copy)
         launch = Launch.prepare(self.sandbox, target)
         self.cgroup = launch.cgroup
         return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
