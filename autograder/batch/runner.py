@@ -8,7 +8,6 @@ its sandboxed workers with it (``--exit-with-parent``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
-import course
+from autograder.batch.digest import grading_digest
 from autograder.commands.check import suite_command
 from course.handin import open_file, submission_files
 
@@ -33,20 +32,6 @@ class Outcome:
     report: dict | None
     problem: str
     seconds: float
-
-
-def grading_digest(options: list[str]) -> str:
-    """A hash of everything that decides a grade besides the submission: the kit's grading code (``autograder/``
-    and ``course/``), the torch version, and the grading options."""
-    from importlib.metadata import version
-
-    h = hashlib.sha256(json.dumps(options).encode() + version("torch").encode())
-    for package in (autograder, course):
-        root = Path(package.__file__).resolve().parent
-        for path in sorted(root.rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                h.update(path.relative_to(root.parent).as_posix().encode() + path.read_bytes())
-    return h.hexdigest()
 
 
 class Running:
