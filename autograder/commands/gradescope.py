@@ -3,7 +3,7 @@
   autograder gradescope                          writes autograder.zip
   autograder gradescope --out course/ag.zip
 
-The zip holds `setup.sh` (installs Python, bubblewrap, the CPU wheel of torch 2.13.0 and the kit), `run_autograder`
+The zip holds `setup.sh` (installs Python, bubblewrap, the pinned CPU wheel of torch and the kit), `run_autograder`
 (grades /autograder/submission with the whole suite and writes /autograder/results/results.json: one test per task,
 hidden tasks visible after publication, the benchmark leaderboard) and the kit itself, hidden tests included: keep
 the zip private. Students may upload their project folders or the files alone.
@@ -17,6 +17,7 @@ import stat
 import zipfile
 from pathlib import Path
 
+from course import versions
 from course.files import atomic_write
 from course.handin import tree_files
 from course.submission import KIT_ROOT
@@ -29,7 +30,7 @@ DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv pytho
 python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install -q --upgrade pip
 # the CPU wheel, pinned: a looser requirement pulls several GB of CUDA packages
-/autograder/venv/bin/pip install -q torch==2.13.0 --index-url https://download.pytorch.org/whl/cpu
+/autograder/venv/bin/pip install -q torch=={{ torch_version }} --index-url https://download.pytorch.org/whl/cpu
 /autograder/venv/bin/pip install -q /autograder/source/kit
 """
 
@@ -60,7 +61,7 @@ def build(out: Path) -> Path:
     """Write the autograder zip to ``out`` (atomically); returns its path."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
-        for name, text in (("setup.sh", SETUP), ("run_autograder", RUN)):
+        for name, text in (("setup.sh", versions.render(SETUP)), ("run_autograder", RUN)):
             info = zipfile.ZipInfo(name, (2026, 1, 1, 0, 0, 0))
             info.external_attr = (stat.S_IFREG | 0o755) << 16
             info.compress_type = zipfile.ZIP_DEFLATED

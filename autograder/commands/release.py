@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from course.errors import CourseError
+from course import versions
 from course.handin import tree_files
 from course.submission import KIT_ROOT, PROJECTS
 
@@ -327,7 +328,7 @@ def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: 
             template = TEMPLATES / name
             if not template.is_file():
                 raise ReleaseError(f"student template {template} is missing")
-            shutil.copyfile(template, tmp / target)
+            (tmp / target).write_bytes(versions.render(template.read_text()).encode())  # the pins filled in
             count += 1
         return count + _copy_handouts(kit_root, tmp)
 
