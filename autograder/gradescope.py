@@ -51,7 +51,7 @@ def arrange(upload: Path, target: Path) -> tuple[Path | None, str]:
 def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_scale: float = 1.0) -> dict:
     """Grade ``root/submission`` and write ``root/results/results.json``; returns the results."""
     from autograder.batch.runner import grade_folder
-    from autograder.sandbox.limits import Limits
+    from autograder.sandbox.limits import Limits, process_timeout
 
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
@@ -61,7 +61,7 @@ def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_s
             options = ["--sandbox", sandbox, "--limit-scale", f"{limit_scale:g}", *Limits().as_args()]
             if task:
                 options += ["--task", task]
-            outcome = grade_folder(submission, options, timeout=1800 * limit_scale)
+            outcome = grade_folder(submission, options, timeout=process_timeout(Limits(), limit_scale))
             report, problem = outcome.report, outcome.problem
     record = Record("submission", "", "", "graded" if report else "unusable", problem, report,
                     time.monotonic() - start)

@@ -113,6 +113,7 @@ def run(args) -> int:
     from autograder.batch.outputs import write_all
     from autograder.batch.store import Record, Store
     from autograder.sandbox.judge import Sandbox
+    from autograder.sandbox.limits import process_timeout
 
     folder = _check_inputs(args)
     check_threshold(args.threshold)
@@ -139,7 +140,7 @@ def run(args) -> int:
         options += ["-m", "not bench"]
     grading = runner.grading_digest(options + (["--nbgrader", str(course)] if course else []))
     store = Store(out / STORE)
-    timeout = (limits.submission_seconds + 2 * (limits.startup_seconds + limits.import_seconds)) * args.limit_scale + 120
+    timeout = process_timeout(limits, args.limit_scale)
 
     todo, unchanged = [], 0
     for entry in entries:
