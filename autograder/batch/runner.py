@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -22,6 +21,7 @@ from pathlib import Path
 import autograder
 from autograder.batch.digest import grading_digest
 from autograder.commands.check import suite_command
+from autograder.sandbox import procs
 from course.handin import open_file, submission_files
 
 
@@ -42,10 +42,7 @@ class Running:
 
     def kill_all(self) -> None:
         for proc in list(self.procs):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            procs.kill_group(proc)
 
 
 def grade_folder(root: Path, options: list[str], *, timeout: float, running: Running | None = None) -> Outcome:
@@ -56,20 +53,17 @@ def grade_folder(root: Path, options: list[str], *, timeout: float, running: Run
         command = suite_command(root, report_path, visibility="all",
                                 extra=(*options, "--exit-with-parent", str(os.getpid())))
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.Popen(command, cwd=str(Path(autograder.__file__).resolve().parent.parent), env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                text=True, start_new_session=True)
+        proc = procs.start(command, cwd=str(Path(autograder.__file__).resolve().parent.parent), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         if running is not None:
             running.procs.add(proc)
         try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return Outcome(None, f"the grader did not finish within {timeout:g} s", time.monotonic() - start)
+            output, timed_out = procs.communicate(proc, timeout)
         finally:
             if running is not None:
                 running.procs.discard(proc)
+        if timed_out:
+            return Outcome(None, f"the grader did not finish within {timeout:g} s", time.monotonic() - start)
         seconds = time.monotonic() - start
         report = json.loads(report_path.read_text()) if report_path.is_file() else None
         if report is None or not report.get("complete"):

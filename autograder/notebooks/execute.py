@@ -15,8 +15,6 @@ score 0), as nbgrader does for a cell that times out.
 
 from __future__ import annotations
 
-import os
-import signal
 import subprocess
 import sys
 import tempfile
@@ -48,6 +46,7 @@ class SandboxedExecute(Execute):
     memory = Unicode("4G", help="memory cap of the notebook's kernel and its processes").tag(config=True)
 
     def preprocess(self, nb, resources):
+        from autograder.sandbox import procs
         from autograder.sandbox.judge import Launch, Sandbox
         from autograder.sandbox.limits import Limits, parse_size
 
@@ -61,18 +60,16 @@ class SandboxedExecute(Execute):
             inside = f"{launch.root}/{folder.name}"
             command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
-            proc = subprocess.Popen(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = procs.start(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             problem = ""
             try:
-                output, _ = proc.communicate(timeout=self.notebook_timeout)
-                if proc.returncode != 0:
+                output, timed_out = procs.communicate(proc, self.notebook_timeout)
+                if timed_out:
+                    problem = f"the notebook did not finish within {self.notebook_timeout:g} s"
+                elif proc.returncode != 0:
                     problem = f"the notebook's execution stopped (exit status {proc.returncode})"
                     self.log.warning("%s:\n%s", problem, output.decode(errors="replace")[-2000:])
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                problem = f"the notebook did not finish within {self.notebook_timeout:g} s"
             finally:
                 if launch.cgroup is not None:
                     launch.cgroup.remove()

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.sandbox import cgroups, isolation
+from autograder.sandbox import cgroups, isolation, procs
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
 from course.errors import CourseError
@@ -234,9 +234,8 @@ class Worker:
         parent, child = socket.socketpair()
         command, env, cwd = self._command(child.fileno())
         try:
-            self.proc = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                                         start_new_session=True)
+            self.proc = procs.start(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         finally:
             child.close()
         self.conn = Connection(parent.detach())
@@ -294,10 +293,7 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL the worker and every process it started, without waiting (:meth:`stop` cleans up after)."""
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            procs.kill_group(self.proc)
         if self.cgroup is not None:
             self.cgroup.kill()
 
@@ -305,10 +301,7 @@ class Worker:
         if self.proc is not None:
             self._notes((0, 0))  # output cut outside any call (while importing, say) is reported too
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+            procs.kill_group(self.proc)
         if self.proc is not None:
             self.proc.wait()
         if self.cgroup is not None:
