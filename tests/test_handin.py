@@ -164,3 +164,15 @@ def test_release_skips_what_a_submission_skips(tmp_path):
     _write(tmp_path / "src", {"project1/a.py": "A = 1\n", "project1/.venv/x.py": "x", "project1/b.pyc": "x"})
     os.symlink(tmp_path / "src" / "project1" / "a.py", tmp_path / "src" / "project1" / "link.py")
     assert [str(p) for p in release.source_files(tmp_path / "src")] == ["project1/a.py"]
+
+
+def test_a_flat_gradescope_upload_takes_the_student_files_and_no_link(tmp_path):
+    from autograder.gradescope import FLAT, arrange
+
+    assert set(FLAT) == {name for project in PROJECTS for name in handin.handed_in(project)}
+    upload = _write(tmp_path / "upload", {"train.py": "T = 1\n", "sub/framework.py": "F = 1\n", "other.py": "x"})
+    _write(tmp_path, {"secret.txt": "do not read"})
+    (upload / "models.py").symlink_to(tmp_path / "secret.txt")
+    root, problem = arrange(upload, tmp_path / "arranged")
+    assert problem == "" and root is not None
+    assert [str(p) for p in submission_files(root)] == ["project1/train.py", "project2/framework.py"]
