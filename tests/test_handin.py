@@ -10,7 +10,13 @@ from pathlib import Path, PurePosixPath
 import pytest
 
 from course import handin
-from course.handin import STUDENT_FILES, copy_files, hash_files, submission_files, tree_files
+from course.handin import (
+    STUDENT_FILES,
+    copy_files,
+    hash_files,
+    submission_files,
+    tree_files,
+)
 from course.project1 import spec as spec1
 from course.project2 import spec as spec2
 from course.submission import KIT_ROOT, PROJECTS

@@ -43,7 +43,7 @@ def test_a_timeout_kills_the_process_and_what_it_started():
     assert os.getpgid(proc.pid) == proc.pid != os.getpgid(0)
     child = int(proc.stdout.readline())
     started = time.monotonic()
-    output, timed_out = procs.communicate(proc, 1.0)
+    _, timed_out = procs.communicate(proc, 1.0)
     assert timed_out and time.monotonic() - started < 30 and proc.returncode is not None
     assert _gone(child), "the child the process started outlived the timeout"
 
