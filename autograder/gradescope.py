@@ -24,9 +24,11 @@ from autograder.batch.intake import find_root
 from autograder.batch.outputs import gradescope_results
 from autograder.batch.store import Record, RowStatus
 from course.files import write_json
+from course.handin import STUDENT_FILES, handed_in, open_file, tree_files
+from course.submission import PROJECTS
 
-FLAT = {"models.py": "project1", "train.py": "project1", "project1.ipynb": "project1",
-        "framework.py": "project2", "circle.py": "project2", "project2.ipynb": "project2"}
+# a flat upload: each file a student hands in -> its project
+FLAT = {name: project for project in PROJECTS for name in handed_in(project)}
 
 
 def arrange(upload: Path, target: Path) -> tuple[Path | None, str]:
@@ -34,20 +36,22 @@ def arrange(upload: Path, target: Path) -> tuple[Path | None, str]:
     root, problem = find_root(upload) if upload.is_dir() else (None, "no submission folder")
     if root is not None:
         return root, ""
-    files = {p.name: p for p in upload.rglob("*") if p.is_file() and p.name in FLAT} if upload.is_dir() else {}
+    files = {rel.name: rel for rel in tree_files(upload) if rel.name in FLAT}  # links are never followed
     if not files:
-        return None, (f"{problem}. Upload your project files: models.py, train.py, framework.py, circle.py and the "
-                      "notebooks (or the folders project1/ and project2/ that hold them)")
+        names = ", ".join(name for project in PROJECTS for name in STUDENT_FILES[project])
+        return None, (f"{problem}. Upload your project files: {names} and the notebooks (or the folders "
+                      f"{' and '.join(p + '/' for p in PROJECTS)} that hold them)")
     for name, path in files.items():
         (target / FLAT[name]).mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(path, target / FLAT[name] / name)
+        with open_file(upload, path) as source, open(target / FLAT[name] / name, "wb") as out:
+            shutil.copyfileobj(source, out)
     return target, ""
 
 
 def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_scale: float = 1.0) -> dict:
     """Grade ``root/submission`` and write ``root/results/results.json``; returns the results."""
     from autograder.batch.runner import grade_folder
-    from autograder.sandbox.limits import Limits
+    from autograder.sandbox.limits import Limits, process_timeout
 
     start = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="gradescope-") as tmp:
@@ -57,7 +61,7 @@ def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_s
             options = ["--sandbox", sandbox, "--limit-scale", f"{limit_scale:g}", *Limits().as_args()]
             if task:
                 options += ["--task", task]
-            outcome = grade_folder(submission, options, timeout=1800 * limit_scale)
+            outcome = grade_folder(submission, options, timeout=process_timeout(Limits(), limit_scale))
             report, problem = outcome.report, outcome.problem
     if submission is None:
         status = RowStatus.UNUSABLE

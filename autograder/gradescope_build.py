@@ -1,7 +1,7 @@
 """The Gradescope autograder: a zip to upload in the assignment's "Configure Autograder" page (``autograder
 gradescope`` builds it; :mod:`autograder.gradescope` is what it runs there).
 
-The zip holds `setup.sh` (installs Python, bubblewrap, the CPU wheel of torch 2.13.0 and the kit), `run_autograder`
+The zip holds `setup.sh` (installs Python, bubblewrap, the pinned CPU wheel of torch and the kit), `run_autograder`
 (grades /autograder/submission with the whole suite and writes /autograder/results/results.json: one test per task,
 hidden tasks visible after publication, the benchmark leaderboard) and the kit itself, hidden tests included: keep
 the zip private. Students may upload their project folders or the files alone.
@@ -14,18 +14,19 @@ import stat
 import zipfile
 from pathlib import Path
 
+from course import versions
 from course.files import atomic_write
+from course.handin import tree_files
 from course.submission import KIT_ROOT
 
 GRADESCOPE = "/autograder"            # Gradescope's folder: source/, submission/, results/
 VENV = f"{GRADESCOPE}/venv"
 KIT = f"{GRADESCOPE}/source/kit"      # where the zip's kit/ lands
-TORCH = "torch==2.13.0"               # the CPU wheel, pinned: a looser requirement pulls CUDA packages
+TORCH = f"torch=={versions.TORCH}"     # the CPU wheel, pinned: a looser requirement pulls CUDA packages
 TORCH_INDEX = "https://download.pytorch.org/whl/cpu"
 
 KIT_TREES = ("course", "autograder")
 KIT_FILES = ("pyproject.toml", "README.md", "LICENSE")
-SKIP = ("__pycache__", ".pyc", ".ipynb_checkpoints")
 
 
 def scripts() -> dict[str, str]:
@@ -39,9 +40,8 @@ def scripts() -> dict[str, str]:
 
 def _kit_files():
     for tree in KIT_TREES:
-        for path in sorted((KIT_ROOT / tree).rglob("*")):
-            if path.is_file() and not any(part in SKIP or part.endswith(SKIP) for part in path.parts):
-                yield path, f"kit/{path.relative_to(KIT_ROOT).as_posix()}"
+        for rel in tree_files(KIT_ROOT / tree):
+            yield KIT_ROOT / tree / rel, f"kit/{tree}/{rel}"
     for name in KIT_FILES:
         if (KIT_ROOT / name).is_file():
             yield KIT_ROOT / name, f"kit/{name}"

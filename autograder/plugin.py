@@ -22,7 +22,7 @@ from autograder import rubric
 from autograder.expect import GradingFailure
 from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
-from autograder.sandbox.limits import add_limit_options, limits_from
+from autograder.sandbox.limits import add_limit_options, limits_from, task_timeout
 from course.files import write_json
 from course.project1 import spec as spec1
 from course.project2 import spec as spec2
@@ -106,10 +106,8 @@ def _watch_parent(state: GradingState, parent: int) -> None:
 
 
 def _backstop(config, limit: float) -> float:
-    """pytest-timeout's limit for a whole test: several calls, plus a worker's start and import."""
-    scale = config.getoption("--limit-scale")
-    lim = limits_from(lambda name: config.getoption(name))
-    return 4 * limit * scale + (lim.startup_seconds + lim.import_seconds) * scale + 60
+    """pytest-timeout's limit for a whole test (:func:`autograder.sandbox.limits.task_timeout`)."""
+    return task_timeout(limits_from(lambda name: config.getoption(name)), limit, config.getoption("--limit-scale"))
 
 
 def pytest_collection_modifyitems(config, items):

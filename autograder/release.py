@@ -28,18 +28,14 @@ import os
 import shutil
 import tempfile
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 
+from course import versions
 from course.errors import CourseError
+from course.handin import tree_files
 from course.submission import KIT_ROOT, PROJECTS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-# never released: caches, editor and Jupyter droppings, experiment outputs written next to the notebooks
-SKIP_NAMES = frozenset({
-    "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
-    ".git", ".DS_Store", "results", "out",
-})
-SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 # the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
 BUNDLE_TREES = ("course", "autograder")
 BUNDLE_FILES = ("pyproject.toml", "LICENSE")
@@ -184,17 +180,10 @@ def strip_notebook(text: str, where: str = "<notebook>") -> str:
 
 # --------------------------------------------------------------------------------------------- trees
 
-def _skipped(name: str) -> bool:
-    return name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES)
-
-
-def source_files(root: Path) -> list[Path]:
-    """Files of ``root`` to release, relative and sorted (skipping caches and results)."""
-    found = []
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not _skipped(d))
-        found.extend(Path(folder, f).relative_to(root) for f in files if not _skipped(f))
-    return sorted(found, key=lambda p: p.as_posix())
+def source_files(root: Path) -> list[PurePosixPath]:
+    """Files of ``root`` to release, relative and sorted: :func:`course.handin.tree_files` (no caches, results,
+    links or editor droppings)."""
+    return tree_files(root)
 
 
 def _read_text(path: Path, rel: Path) -> str:
@@ -334,7 +323,7 @@ def build_bundle(dest: Path, source: Path, kit_root: Path = KIT_ROOT, *, force: 
             template = TEMPLATES / name
             if not template.is_file():
                 raise ReleaseError(f"student template {template} is missing")
-            shutil.copyfile(template, tmp / target)
+            (tmp / target).write_bytes(versions.render(template.read_text()).encode())  # the pins filled in
             count += 1
         return count + _copy_handouts(kit_root, tmp)
 

@@ -28,6 +28,7 @@ OTHER_WRITERS = {
     "autograder/notebooks/execute.py": "copies a notebook's assignment folder to execute it in the sandbox",
     "autograder/notebooks/grading.py": "copies a student's folder into nbgrader's submitted/",
     "autograder/gradescope.py": "arranges a flat upload into project folders in a temporary folder",
+    "course/handin.py": "copies a submission's files into a private folder (the worker's copy, nbgrader's submitted/)",
 }
 # calls that write a file: a method of any object, or a function of a module
 WRITE_METHODS = {"write_text", "write_bytes", "savefig"}

@@ -128,3 +128,21 @@ def test_bundle_setup_installs_every_command_its_readme_names():
     named = commands_named(readme, known)
     assert {"tox", "autograder", "course"} <= named, f"the README's commands were not found: {named}"
     assert named <= provided, f"the bundle's README names {sorted(named - provided)}, which its set-up does not install"
+
+
+def test_one_torch_pin():
+    """The torch pin is named once (course/versions.py): the generated files take it from there, and the files read
+    before anything is installed (the README, tox.ini, .ci/run, pyproject.toml, the guides) spell the same one."""
+    from course import versions
+
+    literal = ["README.md", "tox.ini", ".ci/run", "pyproject.toml", "docs/instructor-guide.md", "docs/batch-grading.md"]
+    found = {}
+    for rel in literal:
+        for pin in re.findall(r"torch==([0-9][\w.+]*)", (KIT_ROOT / rel).read_text()):
+            found.setdefault(pin.rstrip("."), []).append(rel)
+    assert set(found) == {versions.TORCH}, f"the torch pin is {versions.TORCH} (course/versions.py), but: {found}"
+    assert {"README.md", "tox.ini", ".ci/run"} <= set(found[versions.TORCH])
+    spelled = [p.relative_to(KIT_ROOT).as_posix() for folder in ("autograder", "course") for p in
+               sorted((KIT_ROOT / folder).rglob("*")) if p.is_file() and p.suffix != ".pyc"
+               and p.name != "versions.py" and versions.TORCH in p.read_text(errors="replace")]
+    assert not spelled, f"write {{{{ torch_version }}}} (course/versions.py) instead of the version in {spelled}"

@@ -61,6 +61,7 @@ def grade_class(args: ClassGrading) -> int:
     from autograder.batch import intake, runner
     from autograder.batch.publish import write_all
     from autograder.batch.store import Record, RowStatus, Store
+    from autograder.sandbox.limits import process_timeout
     from autograder.sandbox.judge import Sandbox
 
     folder, course, limits = args.folder, args.course, args.limits
@@ -85,7 +86,7 @@ def grade_class(args: ClassGrading) -> int:
         options += ["-m", "not bench"]
     grading = runner.grading_digest(options + (["--nbgrader", str(course)] if course else []))
     store = Store(out / STORE)
-    timeout = (limits.submission_seconds + 2 * (limits.startup_seconds + limits.import_seconds)) * args.limit_scale + 120
+    timeout = process_timeout(limits, args.limit_scale)
 
     todo, unchanged = [], 0
     for entry in entries:

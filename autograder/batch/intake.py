@@ -9,7 +9,8 @@
   becomes an entry with a clear ``problem`` and no ``root``; it is listed and reported, never graded, never a crash.
 
 The student id is the entry's name without its archive extension. :func:`digest` hashes exactly the files that
-are graded, so a re-zipped but unchanged submission is recognised as unchanged.
+are graded (:func:`course.handin.submission_files`), so a re-zipped but unchanged submission is recognised as
+unchanged.
 """
 
 from __future__ import annotations
@@ -24,11 +25,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
+from course.handin import hash_files, submission_files
 from course.submission import PROJECTS
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")
 SKIPPED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
-IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints", "results", ".git", ".venv", "venv", ".tox"}
 MAX_BYTES = 50 * 2**20   # unpacked size of one archive
 MAX_FILES = 5000         # files in one archive
 
@@ -192,25 +193,14 @@ def collect(folder: str | Path, staging: str | Path) -> list[Entry]:
     return [entries[k] for k in sorted(entries)]
 
 
-def graded_files(root: Path) -> list[Path]:
-    """The files of a submission that grading reads: under project1/ and project2/, caches left out."""
-    files = []
-    for project in PROJECTS:
-        base = root / project
-        if base.is_dir():
-            files += [p for p in base.rglob("*") if p.is_file() and not p.is_symlink()
-                      and not IGNORED_PARTS & set(p.relative_to(root).parts)]
-    return sorted(files)
-
-
 def digest(entry: Entry) -> str:
-    """A hash of what is graded (the files' paths and bytes), or of the entry itself when it is unusable."""
-    h = hashlib.sha256()
+    """A hash of what is graded (the submission's files' paths and bytes, streamed), or of the entry itself when it
+    is unusable."""
     if entry.root is None:
-        h.update(entry.problem.encode())
-        if entry.source.is_file():
-            h.update(entry.source.read_bytes())
+        h = hashlib.sha256(entry.problem.encode())
+        if entry.source.is_file() and not entry.source.is_symlink():
+            with open(entry.source, "rb") as source:
+                while chunk := source.read(1 << 16):
+                    h.update(chunk)
         return h.hexdigest()
-    for path in graded_files(entry.root):
-        h.update(path.relative_to(entry.root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
+    return hash_files(entry.root, submission_files(entry.root)).hexdigest()

@@ -8,11 +8,9 @@ its sandboxed workers with it (``--exit-with-parent``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -21,10 +19,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import autograder
-import course
-from autograder.batch.intake import graded_files
+from autograder.batch.digest import grading_digest
 from autograder.grading import suite_command
 from autograder.record import GradeReport
+from autograder.sandbox import procs
+from course.handin import open_file, submission_files
 
 
 @dataclass
@@ -36,20 +35,6 @@ class Outcome:
     seconds: float
 
 
-def grading_digest(options: list[str]) -> str:
-    """A hash of everything that decides a grade besides the submission: the kit's grading code (``autograder/``
-    and ``course/``), the torch version, and the grading options."""
-    from importlib.metadata import version
-
-    h = hashlib.sha256(json.dumps(options).encode() + version("torch").encode())
-    for package in (autograder, course):
-        root = Path(package.__file__).resolve().parent
-        for path in sorted(root.rglob("*.py")):
-            if "__pycache__" not in path.parts:
-                h.update(path.relative_to(root.parent).as_posix().encode() + path.read_bytes())
-    return h.hexdigest()
-
-
 class Running:
     """The grading processes in flight on this machine, so that Ctrl-C can stop them all."""
 
@@ -58,10 +43,7 @@ class Running:
 
     def kill_all(self) -> None:
         for proc in list(self.procs):
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            procs.kill_group(proc)
 
 
 def grade_folder(root: Path, options: list[str], *, timeout: float, running: Running | None = None) -> Outcome:
@@ -72,20 +54,17 @@ def grade_folder(root: Path, options: list[str], *, timeout: float, running: Run
         command = suite_command(root, report_path, visibility="all",
                                 extra=(*options, "--exit-with-parent", str(os.getpid())))
         env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
-        proc = subprocess.Popen(command, cwd=str(Path(autograder.__file__).resolve().parent.parent), env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                text=True, start_new_session=True)
+        proc = procs.start(command, cwd=str(Path(autograder.__file__).resolve().parent.parent), env=env,
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, text=True)
         if running is not None:
             running.procs.add(proc)
         try:
-            output, _ = proc.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.communicate()
-            return Outcome(None, f"the grader did not finish within {timeout:g} s", time.monotonic() - start)
+            output, timed_out = procs.communicate(proc, timeout)
         finally:
             if running is not None:
                 running.procs.discard(proc)
+        if timed_out:
+            return Outcome(None, f"the grader did not finish within {timeout:g} s", time.monotonic() - start)
         seconds = time.monotonic() - start
         try:
             report = GradeReport.from_json(json.loads(report_path.read_text())) if report_path.is_file() else None
@@ -99,8 +78,16 @@ def grade_folder(root: Path, options: list[str], *, timeout: float, running: Run
 
 
 def pack(root: Path) -> dict[str, bytes]:
-    """The graded files of a submission, as ``{relative path: bytes}``, to send to a remote grader."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in graded_files(root)}
+    """The graded files of a submission (:func:`course.handin.submission_files`), as ``{relative path: bytes}``, to
+    send to a remote grader."""
+    files = {}
+    for rel in submission_files(root):
+        try:
+            with open_file(root, rel) as source:
+                files[str(rel)] = source.read()
+        except OSError:
+            continue  # gone or turned into a link since the listing: not part of the submission
+    return files
 
 
 def grade_files(files: dict[str, bytes], options: list[str], timeout: float, kit: str | None = None) -> dict:

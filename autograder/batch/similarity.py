@@ -23,9 +23,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from autograder.batch.intake import IGNORED_PARTS, Entry
+from autograder.batch.intake import Entry
 from course.errors import CourseError
 from course.files import atomic_write
+from course.handin import open_file, tree_files
 from course.submission import KIT_ROOT, PROJECTS
 
 THRESHOLD = 0.5
@@ -47,19 +48,27 @@ class Pair:
         return max(self.a_in_b, self.b_in_a)
 
 
-def code_text(folder: Path) -> str:
-    """A project folder's code as one text: its ``.py`` files, then its notebooks' code cells, in name order."""
-    parts = []
-    if not folder.is_dir():
+def _read_text(folder: Path, rel) -> str:
+    try:
+        with open_file(folder, rel) as source:
+            return source.read().decode(errors="replace")
+    except OSError:
         return ""
-    for path in sorted(folder.rglob("*.py")):
-        if not IGNORED_PARTS & set(path.relative_to(folder).parts):
-            parts.append(f"# file: {path.name}\n{path.read_text(errors='replace')}")
-    for path in sorted(folder.rglob("*.ipynb")):
-        if IGNORED_PARTS & set(path.relative_to(folder).parts):
+
+
+def code_text(folder: Path) -> str:
+    """A project folder's code as one text: its ``.py`` files, then its notebooks' code cells, in name order (the
+    submission's files only: :func:`course.handin.tree_files`, so a link is never read)."""
+    parts = []
+    files = tree_files(folder)
+    for rel in files:
+        if rel.suffix == ".py":
+            parts.append(f"# file: {rel.name}\n{_read_text(folder, rel)}")
+    for rel in files:
+        if rel.suffix != ".ipynb":
             continue
         try:
-            cells = json.loads(path.read_text(errors="replace")).get("cells", [])
+            cells = json.loads(_read_text(folder, rel)).get("cells", [])
         except (json.JSONDecodeError, AttributeError):
             continue  # a notebook that is not JSON has no code to compare (grading flags it)
         for cell in cells:

@@ -22,10 +22,10 @@ from pathlib import Path
 from autograder.templating import render
 from course.errors import CourseError
 from course.files import atomic_write
+from course.handin import STUDENT_FILES
 from course.submission import KIT_ROOT, PROJECTS
 
 COURSE_ID = "dl-miniprojects"
-STUDENT_FILES = {"project1": ["models.py", "train.py"], "project2": ["framework.py", "circle.py"]}
 
 def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
@@ -35,7 +35,7 @@ def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.Compl
 
 def write_config(folder: Path, *, sandbox: str = "require", cell_timeout: int = 60, notebook_timeout: float = 300,
                  memory: str = "4G") -> Path:
-    exclude = {p: STUDENT_FILES[p] for p in PROJECTS}
+    exclude = {p: list(STUDENT_FILES[p]) for p in PROJECTS}
     text = render("nbgrader_config.py.j2", course_id=COURSE_ID, exclude=exclude, sandbox=sandbox,
                   cell_timeout=int(cell_timeout), notebook_timeout=float(notebook_timeout), memory=memory)
     return atomic_write(folder / "nbgrader_config.py", text)

@@ -15,9 +15,6 @@ score 0), as nbgrader does for a cell that times out.
 
 from __future__ import annotations
 
-import os
-import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -29,8 +26,9 @@ from traitlets import Float, Unicode
 
 from nbgrader.preprocessors import Execute
 
+from course.handin import copy_files, tree_files
+
 IN, OUT = ".grading-input.ipynb", ".grading-output.ipynb"
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", IN, OUT)
 KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
               "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
 
@@ -48,6 +46,7 @@ class SandboxedExecute(Execute):
     memory = Unicode("4G", help="memory cap of the notebook's kernel and its processes").tag(config=True)
 
     def preprocess(self, nb, resources):
+        from autograder.sandbox import procs
         from autograder.sandbox.judge import Launch, Sandbox
         from autograder.sandbox.limits import Limits, parse_size
 
@@ -55,24 +54,22 @@ class SandboxedExecute(Execute):
         sandbox = Sandbox.choose(self.sandbox, Limits(memory=parse_size(self.memory)))
         with tempfile.TemporaryDirectory(prefix="autograder-notebook-") as tmp:
             copy = Path(tmp) / folder.name
-            shutil.copytree(folder, copy, ignore=IGNORED)
+            copy_files(folder, [f for f in tree_files(folder) if str(f) not in (IN, OUT)], copy)
             nbformat.write(nb, copy / IN)
             launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV)
             inside = f"{launch.root}/{folder.name}"
             command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
-            proc = subprocess.Popen(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+            proc = procs.start(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             problem, timed_out = "", False
             try:
-                output, _ = proc.communicate(timeout=self.notebook_timeout)
-                if proc.returncode != 0:
+                output, timed_out = procs.communicate(proc, self.notebook_timeout)
+                if timed_out:
+                    problem = f"the notebook did not finish within {self.notebook_timeout:g} s"
+                elif proc.returncode != 0:
                     problem = f"the notebook's execution stopped (exit status {proc.returncode})"
                     self.log.warning("%s:\n%s", problem, output.decode(errors="replace")[-2000:])
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.communicate()
-                problem, timed_out = f"the notebook did not finish within {self.notebook_timeout:g} s", True
             finally:
                 if launch.cgroup is not None:
                     launch.cgroup.remove()

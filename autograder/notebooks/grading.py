@@ -19,10 +19,11 @@ from pathlib import Path
 
 from autograder.notebooks.course import COURSE_ID, nbgrader
 from autograder.record import NotebookGrade
+from course import handin
+from course.handin import copy_files, tree_files
 from course.submission import PROJECTS
 
 LOCK = threading.Lock()  # nbgrader's gradebook is one SQLite file: one autograde at a time from this process
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results")
 
 
 def is_course(folder: Path) -> bool:
@@ -62,13 +63,9 @@ def grade(course: Path, student: str, root: Path, *, sandbox: str = "require", t
     for project in PROJECTS:
         target = course / "submitted" / student / project
         shutil.rmtree(target, ignore_errors=True)
-        source = root / project
-        if source.is_dir():
-            shutil.copytree(source, target, ignore=IGNORED)
-        else:
-            target.mkdir(parents=True)
-        notebook = target / f"{project}.ipynb"
-        gradable, flags = check(notebook, course / "release" / project / f"{project}.ipynb")
+        copy_files(root / project, tree_files(root / project), target)
+        notebook = target / handin.notebook(project)
+        gradable, flags = check(notebook, course / "release" / project / handin.notebook(project))
         if not gradable:
             notebook.unlink(missing_ok=True)
         else:

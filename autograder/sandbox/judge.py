@@ -31,12 +31,11 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 from autograder.record import Note, NoteKind, Status
-from autograder.sandbox import cgroups, isolation
+from autograder.sandbox import cgroups, isolation, procs
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
 from course.errors import CourseError
-
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", ".git")
+from course.handin import copy_files, submission_files
 
 
 class StudentError(Exception):
@@ -230,12 +229,9 @@ class Worker:
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
         """The command line, environment and working folder of a fresh worker on a fresh copy of the project."""
         self.copy = Path(tempfile.mkdtemp(prefix=f"autograder-{self.project}-"))
-        source = self.root / self.project
         target = self.copy / self.project
-        if source.is_dir():
-            shutil.copytree(source, target, symlinks=True, ignore=IGNORED)
-        else:
-            target.mkdir()
+        target.mkdir()
+        copy_files(self.root, submission_files(self.root, (self.project,)), self.copy)
         launch = Launch.prepare(self.sandbox, target)
         self.cgroup = launch.cgroup
         return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
@@ -246,9 +242,8 @@ class Worker:
         parent, child = socket.socketpair()
         command, env, cwd = self._command(child.fileno())
         try:
-            self.proc = subprocess.Popen(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-                                         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
-                                         start_new_session=True)
+            self.proc = procs.start(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         finally:
             child.close()
         self.conn = Connection(parent.detach())
@@ -306,10 +301,7 @@ class Worker:
     def kill(self) -> None:
         """SIGKILL the worker and every process it started, without waiting (:meth:`stop` cleans up after)."""
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+            procs.kill_group(self.proc)
         if self.cgroup is not None:
             self.cgroup.kill()
 
@@ -317,10 +309,7 @@ class Worker:
         if self.proc is not None:
             self._notes((0, 0))  # output cut outside any call (while importing, say) is reported too
         if self.proc is not None and self.proc.poll() is None:
-            try:
-                os.killpg(self.proc.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                self.proc.kill()
+            procs.kill_group(self.proc)
         if self.proc is not None:
             self.proc.wait()
         if self.cgroup is not None:

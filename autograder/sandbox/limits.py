@@ -76,6 +76,28 @@ class Limits:
                 f"import {self.import_seconds:g} s", f"submission {self.submission_seconds:g} s"]
 
 
+# the outer time limits, past which a grading process (or one of its tests) is killed from outside: a backstop
+# behind the judge's own limits (each call's, the import's, the submission's), never the limit a student meets
+WORKERS = 2                 # one worker per project
+PROCESS_MARGIN = 120.0      # seconds for the grading process itself (pytest, collection, the report)
+TEST_MARGIN = 60.0
+CALLS_PER_TEST = 4          # a test makes a few calls, each within the task's limit
+
+
+def process_timeout(limits: Limits, scale: float = 1.0) -> float:
+    """Seconds a whole grading process (one submission, every task) may run before its command kills it: the
+    submission's calls, each worker's start and import, and a margin; every time limit scaled by ``scale``
+    (``--limit-scale``). Used by ``autograder grade`` (here and on Dask) and Gradescope's ``run_autograder``."""
+    return (limits.submission_seconds + WORKERS * (limits.startup_seconds + limits.import_seconds)) * scale \
+        + PROCESS_MARGIN
+
+
+def task_timeout(limits: Limits, task_limit: float, scale: float = 1.0) -> float:
+    """Seconds one grading test may run before pytest-timeout stops it: a few calls within the task's limit
+    (``task_limit``), plus a worker's start and import, and a margin; scaled by ``scale``."""
+    return (CALLS_PER_TEST * task_limit + limits.startup_seconds + limits.import_seconds) * scale + TEST_MARGIN
+
+
 def add_limit_options(add) -> None:
     """The cap options; ``add`` is pytest's ``group.addoption`` (the plugin) or argparse's ``add_argument`` (the
     ``autograder`` commands), which take the same arguments."""

@@ -15,6 +15,7 @@ from autograder.expect import expect_close, expect_tensor, randn, require
 from autograder.plugin import task
 from autograder.rules import check_file
 from course.data import BUNDLED, generate_pair_sets
+from course.handin import STUDENT_FILES
 from course.project1.spec import NETS, PARAMETER_RANGE, digit_shape, target_shape
 
 PROTOCOL = thresholds.P1
@@ -71,7 +72,7 @@ def shared(calls: dict, batch: int) -> list[str]:
 
 
 @task("p1.rules")
-@pytest.mark.parametrize("filename", ["models.py", "train.py"])
+@pytest.mark.parametrize("filename", STUDENT_FILES["project1"])
 def test_files_follow_the_rules(p1, filename):
     path = p1.folder / filename
     require(path.is_file(), f"project1/{filename} exists", expected="the file", received="nothing")
