@@ -46,3 +46,24 @@ def test_no_message_of_the_kit_shows_a_literal_replacement_field():
              for root in ("autograder", "course") for path in sorted((KIT_ROOT / root).rglob("*.py"))
              for line, text in unformatted_fields(path.read_text())]
     assert not found, "string literals with {fields} but no f prefix:\n" + "\n".join(found)
+
+
+# ------------------------------------------------------------------------------------------------ the umask
+
+
+def test_atomic_write_reads_the_umask_without_setting_it(tmp_path, monkeypatch):
+    import os
+
+    from course import files
+
+    mask = os.umask(0o027)
+    try:
+        def no_umask(_mask):
+            raise AssertionError("os.umask was called: threads creating files meanwhile would get mode 0o777")
+
+        monkeypatch.setattr(files.os, "umask", no_umask)
+        path = files.atomic_write(tmp_path / "a" / "report.txt", "x")
+    finally:
+        monkeypatch.undo()
+        os.umask(mask)
+    assert path.stat().st_mode & 0o777 == 0o640  # 0o644 less the umask in force
