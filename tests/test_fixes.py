@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import ast
 import re
-from pathlib import Path
 
+import pytest
+
+from course.errors import CourseError
 from course.submission import KIT_ROOT
 
 # ``{name}``, ``{name!r}``, ``{name:.2f}``, ``{a.b}``: a replacement field (not CSS's ``{font-size:1em}``, not ``{{``)
@@ -67,3 +69,53 @@ def test_atomic_write_reads_the_umask_without_setting_it(tmp_path, monkeypatch):
         monkeypatch.undo()
         os.umask(mask)
     assert path.stat().st_mode & 0o777 == 0o640  # 0o644 less the umask in force
+
+
+# ------------------------------------------------------------------------------------------------ the nbgrader course
+
+
+@pytest.mark.parametrize("inside", ["", "solutions", "solutions/project1", "assignments", "course", "autograder",
+                                    "autograder/notebooks", "docs", "tests", ".."])
+def test_no_nbgrader_course_among_the_kits_files(inside, monkeypatch):
+    from autograder.notebooks import course as nb_course
+
+    def never(*args, **kwargs):
+        raise AssertionError("the course was written among the kit's files")
+
+    monkeypatch.setattr(nb_course, "write_config", never)
+    with pytest.raises(CourseError, match="choose a folder of its own"):
+        nb_course.make_course(KIT_ROOT / inside)
+
+
+def test_a_folder_of_its_own_is_accepted(tmp_path):
+    from autograder.notebooks import course as nb_course
+
+    nb_course.check_destination(tmp_path / "course-nb")
+    nb_course.check_destination(KIT_ROOT / "course-nb")  # a new folder at the kit's root, as the README shows
+
+
+def test_the_guard_knows_every_folder_git_tracks():
+    import subprocess
+
+    from autograder.notebooks import course as nb_course
+
+    done = subprocess.run(["git", "-C", str(KIT_ROOT), "ls-files"], check=False, capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip("the kit is not a git checkout here")
+    folders = {line.split("/")[0] for line in done.stdout.splitlines() if "/" in line}
+    assert folders <= set(nb_course.KIT_FOLDERS), f"add {sorted(folders - set(nb_course.KIT_FOLDERS))} to KIT_FOLDERS"
+
+
+def test_a_release_never_copies_nbgraders_files(tmp_path):
+    from autograder.commands import release
+
+    source = tmp_path / "solutions"
+    (source / "project1" / ".ipynb_checkpoints").mkdir(parents=True)
+    (source / "project1" / "models.py").write_text("VALUE = 1\n")
+    for name in ("gradebook.db", "nbgrader_config.py", "project1/gradebook.db", "project1/nbgrader_config.py",
+                 "project1/.ipynb_checkpoints/models-checkpoint.py"):
+        (source / name).write_text("c = get_config()\n")
+    release.release(source, tmp_path / "assignments")
+    released = sorted(p.relative_to(tmp_path / "assignments").as_posix()
+                      for p in (tmp_path / "assignments").rglob("*") if p.is_file())
+    assert released == ["project1/models.py"]

@@ -43,6 +43,7 @@ TEMPLATES = Path(__file__).resolve().parent.parent / "templates"
 SKIP_NAMES = frozenset({
     "__pycache__", ".ipynb_checkpoints", ".pytest_cache", ".mypy_cache", ".ruff_cache", ".tox", ".venv",
     ".git", ".DS_Store", "results", "out",
+    "gradebook.db", "nbgrader_config.py",  # nbgrader's, should a course have been made among the solutions
 })
 SKIP_SUFFIXES = (".pyc", ".pyo", ".swp", "~")
 # the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
