@@ -23,16 +23,16 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import sandbox_args
+from gradescope_format import validate
 
 from autograder.batch import intake
 from autograder.batch.store import Record, Store
-from autograder.sandbox.isolation import probe as bwrap_probe
-from gradescope_format import validate
 from course.submission import KIT_ROOT
 
 DEMO = KIT_ROOT / "examples" / "class"
 TASKS = "p1.shapes,p1.pair_loss,p2.linear.forward"
-NO_SANDBOX = [] if bwrap_probe()[0] else ["--no-sandbox"]
+NO_SANDBOX = sandbox_args()
 
 
 # ------------------------------------------------------------------------------------------------ intake

@@ -119,3 +119,103 @@ def test_a_release_never_copies_nbgraders_files(tmp_path):
     released = sorted(p.relative_to(tmp_path / "assignments").as_posix()
                       for p in (tmp_path / "assignments").rglob("*") if p.is_file())
     assert released == ["project1/models.py"]
+
+
+# ------------------------------------------------------------------------------------------------ KIT_REQUIRE_SANDBOX
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_test_that_needs_the_sandbox_fails_without_it_when_required(required, monkeypatch):
+    import conftest
+
+    monkeypatch.setattr(conftest.isolation, "probe", lambda: (None, "no bwrap found"))
+    monkeypatch.setenv(conftest.REQUIRE_SANDBOX, "1" if required else "0")
+    with pytest.raises(pytest.fail.Exception if required else pytest.skip.Exception, match="no bwrap found"):
+        conftest.sandbox_or_skip()
+    if required:
+        with pytest.raises(pytest.fail.Exception, match="KIT_REQUIRE_SANDBOX=1 but the sandbox cannot run here"):
+            conftest.sandbox_args()
+    else:
+        assert conftest.sandbox_args() == ["--no-sandbox"]
+
+
+def test_ci_requires_the_sandbox():
+    assert "export KIT_REQUIRE_SANDBOX=1" in (KIT_ROOT / ".ci" / "run").read_text()
+
+
+# ------------------------------------------------------------------------------------------------ the judge
+
+
+def _launch(tmp_path, bwrap):
+    from autograder.sandbox.judge import Launch, Sandbox
+
+    folder = tmp_path / "copy" / "project1"
+    folder.mkdir(parents=True)
+    return Launch.prepare(Sandbox(bwrap), folder, env={"KIT_TEST": "1"})
+
+
+@pytest.mark.parametrize("sandboxed", [False, True])
+def test_a_launch_wraps_a_second_command_as_the_first(tmp_path, request, sandboxed):
+    import subprocess
+    import sys
+
+    launch = _launch(tmp_path, request.getfixturevalue("sandbox") if sandboxed else None)
+    try:
+        env = dict(launch.env)
+        argv = [sys.executable, "-c", "import os; print(os.environ.get('KIT_TEST'), os.environ.get('MPLBACKEND'))"]
+        first, second = launch.command(argv), launch.command(argv)
+        assert first == second and launch.env == env
+        for command in (first, second):
+            done = subprocess.run(command, env=launch.popen_env, capture_output=True, text=True, timeout=60,
+                                  check=False)
+            assert done.stdout.split() == ["1", "Agg"], done.stdout + done.stderr
+    finally:
+        if launch.cgroup is not None:
+            launch.cgroup.remove()
+
+
+def test_bwraps_exit_statuses_are_told_apart():
+    import signal
+
+    from autograder.sandbox.judge import describe_exit
+
+    assert describe_exit(200, bwrap=True) == ("exit code 200", None)  # not "signal 72": no such signal
+    words, sig = describe_exit(128 + signal.SIGSEGV, bwrap=True)
+    assert sig == signal.SIGSEGV and "segmentation fault" in words and f"exit({128 + signal.SIGSEGV})" in words
+    assert describe_exit(128 + signal.SIGSEGV, bwrap=False) == (f"exit code {128 + signal.SIGSEGV}", None)
+    assert describe_exit(-signal.SIGKILL, bwrap=False) == ("killed by SIGKILL", signal.SIGKILL)
+    assert describe_exit(3, bwrap=True) == ("exit code 3", None)
+
+
+def _import_failure(tmp_path, bwrap, code: str, **limits):
+    """The StudentError of a worker whose project file ``m.py`` runs ``code`` at its import."""
+    from autograder.sandbox.judge import Sandbox, StudentError, Worker
+    from autograder.sandbox.limits import Limits
+
+    (tmp_path / "sub" / "project1").mkdir(parents=True)
+    (tmp_path / "sub" / "project1" / "m.py").write_text(code)
+    worker = Worker(tmp_path / "sub", "project1", sandbox=Sandbox(bwrap, Limits(**limits)), modules=("m",))
+    try:
+        with pytest.raises(StudentError) as caught:
+            worker.start()
+    finally:
+        worker.close()
+    return caught.value, worker
+
+
+def test_an_exit_200_at_import_is_an_exit_status_not_a_signal(tmp_path, sandbox):
+    error, _ = _import_failure(tmp_path, sandbox, "import os\nos._exit(200)\n")
+    assert error.kind == "import" and "(exit code 200)" in error.message, error.message
+
+
+def test_the_memory_cap_is_named_when_it_stops_an_import(tmp_path, sandbox):
+    from autograder.sandbox import cgroups
+    from autograder.sandbox.limits import format_size, parse_size
+
+    if not cgroups.available():
+        pytest.skip("no cgroup here: the cap is RLIMIT_DATA, and the import fails with a MemoryError instead")
+    cap = parse_size("1G")
+    error, worker = _import_failure(tmp_path, sandbox, f"hog = bytearray({2 * cap})\n", memory=cap)
+    named = f"ran out of memory (limit {format_size(cap)})"
+    assert error.kind == "import" and named in error.message, error.message
+    assert "m.py" in error.message and named in worker.fired

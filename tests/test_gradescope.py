@@ -13,15 +13,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import sandbox_args
+from gradescope_format import validate
 
 from autograder.commands.gradescope import build
-from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT
-from gradescope_format import validate
 
 DEMO = KIT_ROOT / "examples" / "class"
 TASKS = "p1.shapes,p2.linear,p1.hidden.pair_loss"  # 4 + 12 + 2 (hidden) points
-SANDBOX = [] if bwrap_probe()[0] else ["--no-sandbox"]
+SANDBOX = sandbox_args()
 
 
 def test_the_zip_holds_setup_run_and_the_kit(tmp_path):

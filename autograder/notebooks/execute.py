@@ -61,7 +61,7 @@ class SandboxedExecute(Execute):
             inside = f"{launch.root}/{folder.name}"
             command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
-            proc = subprocess.Popen(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
+            proc = subprocess.Popen(command, env=launch.popen_env, cwd=str(copy), stdin=subprocess.DEVNULL,
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
             problem = ""
             try:
