@@ -219,3 +219,27 @@ def test_the_memory_cap_is_named_when_it_stops_an_import(tmp_path, sandbox):
     named = f"ran out of memory (limit {format_size(cap)})"
     assert error.kind == "import" and named in error.message, error.message
     assert "m.py" in error.message and named in worker.fired
+
+
+# ------------------------------------------------------------------------------------------------ round seeds
+
+
+def test_round_seeds_never_collide_and_keep_their_values():
+    from course.protocol import MAX_ROUNDS, round_seed
+
+    seeds = {(s, r): round_seed(s, r) for s in range(-2, 3) for r in range(MAX_ROUNDS)}
+    assert len(set(seeds.values())) == len(seeds)
+    assert all(value == s * 1000 + r for (s, r), value in seeds.items())  # the published figures' seeds
+    for bad in (MAX_ROUNDS, -1):  # round 1000 of seed 0 was round 0 of seed 1
+        with pytest.raises(CourseError, match="out of range"):
+            round_seed(0, bad)
+
+
+def test_more_rounds_than_seeds_are_refused(tmp_path, capsys):
+    from course import cli
+    from course.protocol import MAX_ROUNDS
+
+    for project in ("project1", "project2"):
+        assert cli.main(["run", project, "--rounds", str(MAX_ROUNDS + 1), "--out", str(tmp_path)]) == 2
+        assert f"--rounds must be at most {MAX_ROUNDS}" in capsys.readouterr().err
+    assert not any(tmp_path.iterdir())
