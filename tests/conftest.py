@@ -11,6 +11,7 @@ import os
 import pytest
 import torch
 
+from autograder import rubric
 from autograder.sandbox import isolation
 
 REQUIRE_SANDBOX = "KIT_REQUIRE_SANDBOX"
@@ -39,6 +40,12 @@ def sandbox_args() -> list[str]:
         _no_sandbox(why)
         return ["--no-sandbox"]
     return []
+
+
+def points_of(pattern: str) -> float:
+    """The points of the tasks ``pattern`` selects (``rubric.select``: ids or prefixes, bonus tasks included), so
+    that an expected score follows the rubric instead of restating its arithmetic."""
+    return sum(task.points for task in rubric.select(pattern))
 
 
 @pytest.fixture
