@@ -16,7 +16,6 @@ import torch
 from course.errors import CourseError
 from course.files import atomic_write, write_json
 
-
 MAX_ROUNDS = 1000  # round_seed gives distinct seeds to rounds 0..999 of every seed, and no more
 
 

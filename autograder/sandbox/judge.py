@@ -204,7 +204,8 @@ class Launch:
         return env
 
 
-SIGNAL_WORDS = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL", signal.SIGABRT: "an abort"}
+SIGNAL_WORDS: dict[int, str] = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL",
+                                signal.SIGABRT: "an abort"}
 
 
 def describe_exit(code: int, *, bwrap: bool) -> tuple[str, int | None]:
