@@ -36,6 +36,8 @@ from course.handin import tree_files
 from course.submission import KIT_ROOT, PROJECTS
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+# nbgrader's own files, should a course have been made among the solutions: never released
+NBGRADER_FILES = frozenset({"gradebook.db", "nbgrader_config.py"})
 # the student bundle: these kit paths, plus assignments/ (a fresh release) and the templates
 BUNDLE_TREES = ("course", "autograder")
 BUNDLE_FILES = ("pyproject.toml", "LICENSE")
@@ -183,7 +185,7 @@ def strip_notebook(text: str, where: str = "<notebook>") -> str:
 def source_files(root: Path) -> list[PurePosixPath]:
     """Files of ``root`` to release, relative and sorted: :func:`course.handin.tree_files` (no caches, results,
     links or editor droppings)."""
-    return tree_files(root)
+    return [rel for rel in tree_files(root) if rel.name not in NBGRADER_FILES]
 
 
 def _read_text(path: Path, rel: Path) -> str:

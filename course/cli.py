@@ -51,10 +51,15 @@ def autograding() -> bool:
 
 
 def at_least_one(**values) -> None:
-    """A clear error for a count option below 1 (``--rounds 0``)."""
+    """A clear error for a count option below 1 (``--rounds 0``), or for more rounds than have distinct seeds."""
+    from course.protocol import MAX_ROUNDS
+
     for name, value in values.items():
         if value is not None and value < 1:
             raise CourseError(f"--{name.replace('_', '-')} must be at least 1, got {value}")
+    if (values.get("rounds") or 0) > MAX_ROUNDS:
+        raise CourseError(f"--rounds must be at most {MAX_ROUNDS} (each round needs a seed of its own), "
+                          f"got {values['rounds']}")
 
 
 def _data(args) -> int:

@@ -10,10 +10,35 @@ import tempfile
 from pathlib import Path
 
 
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
+def _read_umask() -> int | None:
+    """The process's umask from ``/proc/self/status`` (Linux 4.7+), read without changing it; None elsewhere."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def _umask_at_import() -> int:
+    """The umask where /proc does not tell it: read once, at import (in the main thread, before any grading
+    thread creates files), by the only portable way, setting it and restoring it."""
+    mask = _read_umask()
+    if mask is None:
+        mask = os.umask(0o022)
+        os.umask(mask)
     return mask
+
+
+_UMASK_AT_IMPORT = _umask_at_import()
+
+
+def _umask() -> int:
+    """The umask, without ever setting it: setting it to read it, even briefly, would give files that other
+    threads create in between the wrong permissions."""
+    mask = _read_umask()
+    return _UMASK_AT_IMPORT if mask is None else mask
 
 
 def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o644) -> Path:

@@ -16,9 +16,17 @@ import torch
 from course.errors import CourseError
 from course.files import atomic_write, write_json
 
+MAX_ROUNDS = 1000  # round_seed gives distinct seeds to rounds 0..999 of every seed, and no more
+
 
 def round_seed(seed: int, round_index: int) -> int:
-    """The seed of round ``round_index`` (data and initialisation) of a run seeded with ``seed``."""
+    """The seed of round ``round_index`` (data and initialisation) of a run seeded with ``seed``: ``seed * 1000 +
+    round_index``, distinct for every (seed, round) with ``0 <= round_index < MAX_ROUNDS``. A round outside that
+    range is refused: round 1000 of seed 0 would repeat round 0 of seed 1 (the published figures use this formula,
+    so it stays)."""
+    if not 0 <= int(round_index) < MAX_ROUNDS:
+        raise CourseError(f"round {round_index} is out of range: a run has at most {MAX_ROUNDS} seeded rounds "
+                          f"(0 to {MAX_ROUNDS - 1}); use fewer --rounds, or another --seed for more")
     return int(seed) * 1000 + int(round_index)
 
 

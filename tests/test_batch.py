@@ -23,18 +23,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import points_of, sandbox_args
+from gradescope_format import validate
 
 from autograder import rubric
 from autograder.batch import intake
 from autograder.batch.store import Record, RowStatus, Store
 from autograder.record import GradeReport, NoteKind, SchemaError, Status
-from autograder.sandbox.isolation import probe as bwrap_probe
-from gradescope_format import validate
 from course.submission import KIT_ROOT
 
 DEMO = KIT_ROOT / "examples" / "class"
 TASKS = "p1.shapes,p1.pair_loss,p2.linear.forward"
-NO_SANDBOX = [] if bwrap_probe()[0] else ["--no-sandbox"]
+NO_SANDBOX = sandbox_args()
 
 
 # ------------------------------------------------------------------------------------------------ intake
@@ -231,8 +231,9 @@ def test_a_class_is_graded_with_every_output(graded):
     out, done = graded
     rows = grades(out)
     assert set(rows) == {"ada", "farid", "ines", "jonas"}
-    assert float(rows["ada"]["score"]) == 13 and rows["ada"]["flags"] == ""
-    assert float(rows["farid"]["score"]) == 9 and "import_error" in rows["farid"]["flags"]  # pair_loss + linear
+    assert float(rows["ada"]["score"]) == points_of(TASKS) and rows["ada"]["flags"] == ""
+    assert float(rows["farid"]["score"]) == points_of("p1.pair_loss,p2.linear.forward")  # models.py does not import
+    assert "import_error" in rows["farid"]["flags"]
     assert float(rows["ines"]["score"]) == 0
     assert rows["jonas"]["status"] == "unusable" and "corrupt" in rows["jonas"]["problem"]
     assert {"student_id", "raw_score", "score", "max_score"} <= set(next(iter(rows.values())))  # nbgrader's names
@@ -397,3 +398,56 @@ def test_the_plain_demo_framework_earns_every_core_point_of_project_2(tmp_path):
     assert core and set(core.values()) == {"passed"}, done.stdout
     bonus = {t["task"]: t["status"] for t in tasks if t["bonus"]}
     assert bonus["p2.bonus.momentum"] == "failed" and bonus["p2.bonus.adam"] == Status.NOT_ATTEMPTED.code, bonus
+
+
+# ------------------------------------------------------------------------------------------------ options and Ctrl-C
+
+
+def test_student_and_regrade_choose_what_is_graded_and_the_outputs_list_everyone(small_class, graded, tmp_path):
+    out = tmp_path / "out"
+    shutil.copytree(graded[0], out)
+    before = grades(out)
+    unchanged = grade_class(small_class, out, "--student", "ines")
+    assert "0 to grade" in unchanged.stderr, unchanged.stderr  # unchanged: --student alone grades nothing
+    again = grade_class(small_class, out, "--student", "ines", "--regrade")
+    assert "1 to grade" in again.stderr and "ines:" in again.stderr and "ada:" not in again.stderr, again.stderr
+    assert grades(out) == before  # everyone still listed, ines with the same grade
+    unknown = grade_class(small_class, out, "--student", "nobody", check=False)
+    assert unknown.returncode == 2 and "no entry for nobody" in unknown.stderr and "Traceback" not in unknown.stderr
+
+
+def test_reveal_hidden_shows_the_hidden_tests_details(small_class, tmp_path):
+    wrong = tmp_path / "class"
+    shutil.copytree(small_class / "ada", wrong / "ada")
+    train = wrong / "ada" / "project1" / "train.py"
+    train.write_text(train.read_text().replace("loss = loss + aux_weight * (", "loss = loss + 0.5 * aux_weight * ("))
+    out = tmp_path / "o"
+    for extra, shown in (((), False), (("--reveal-hidden",), True)):  # the second run grades nothing: same store
+        done = grade_class(wrong, out, "--task", "p1.hidden.pair_loss", *extra)
+        text = (out / "feedback" / "ada.md").read_text()
+        assert "p1.hidden.pair_loss" in text and ("aux_weight=0.3" in text) == shown, (extra, text)
+    assert "0 to grade" in done.stderr
+
+
+def test_ctrl_c_stops_the_grading_leaves_a_consistent_store_and_a_rerun_resumes(small_class, graded, tmp_path):
+    out = tmp_path / "out"
+    command = [sys.executable, "-m", "autograder.cli", "grade", str(small_class), "--out", str(out), "--task", TASKS,
+               "--jobs", "1", "--no-progress", *NO_SANDBOX]
+    proc = subprocess.Popen(command, cwd=KIT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+    deadline = time.monotonic() + 300
+    while _stored(out) < 1 and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the run ended before Ctrl-C"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does: SIGINT to the terminal's foreground process group
+    said, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130 and said.startswith("interrupted") and "Traceback" not in err, said + err
+    orphans = subprocess.run(["pgrep", "-f", str(small_class)], capture_output=True, text=True, check=False)
+    assert not orphans.stdout.split(), "a grading process outlived Ctrl-C"
+    with sqlite3.connect(out / "grades.sqlite") as db:
+        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    stored = _stored(out)
+    assert 1 <= stored < 3 and len(grades(out)) >= stored  # what was graded is kept and written out
+    rerun = grade_class(small_class, out)
+    assert f"{3 - stored} to grade" in rerun.stderr, rerun.stderr  # the rerun grades only what was left
+    assert grades(out) == grades(graded[0])

@@ -13,16 +13,18 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from conftest import points_of, sandbox_args
 
-from autograder.gradescope_build import build
-from autograder.sandbox.isolation import probe as bwrap_probe
-from course import versions
-from course.submission import KIT_ROOT
 from gradescope_format import validate
 
+from autograder import rubric
+from autograder.gradescope_build import build
+from course import versions
+from course.submission import KIT_ROOT
+
 DEMO = KIT_ROOT / "examples" / "class"
-TASKS = "p1.shapes,p2.linear,p1.hidden.pair_loss"  # 4 + 12 + 2 (hidden) points
-SANDBOX = [] if bwrap_probe()[0] else ["--no-sandbox"]
+TASKS = "p1.shapes,p2.linear,p1.hidden.pair_loss"  # one hidden task among them
+SANDBOX = sandbox_args()
 
 
 def test_the_zip_holds_setup_run_and_the_kit(tmp_path):
@@ -61,7 +63,7 @@ def upload(tmp_path: Path, name: str, files: dict[str, Path]) -> Path:
 def test_the_reference_uploaded_flat_gets_every_point(tmp_path):
     files = {p.name: p for folder in ("project1", "project2") for p in (DEMO / "ada" / folder).glob("*.py")}
     results = run_autograder(upload(tmp_path, "ada", files), "--task", TASKS)
-    assert results["score"] == 18 and all(t["status"] == "passed" for t in results["tests"])
+    assert results["score"] == points_of(TASKS) and all(t["status"] == "passed" for t in results["tests"])
     hidden = [t for t in results["tests"] if "hidden" in t["tags"]]
     assert hidden and all(t["visibility"] == "after_published" for t in hidden)
 
@@ -75,7 +77,8 @@ def test_a_skeleton_scores_zero(tmp_path):
 def test_a_submission_that_does_not_import_says_so(tmp_path):
     files = {f"repo/{p.parent.name}/{p.name}": p for p in sorted((DEMO / "farid").rglob("*.py"))}
     results = run_autograder(upload(tmp_path, "farid", files), "--task", TASKS)
-    assert results["score"] == 12 + 2  # project 2, and the hidden pair_loss (train.py imports)
+    # project 2, and the hidden pair_loss (train.py imports)
+    assert results["score"] == points_of("p2.linear,p1.hidden.pair_loss")
     assert "models.py does not import" in results["output"] and "syntax error" in results["output"]
 
 
@@ -89,4 +92,5 @@ def test_an_upload_with_nothing_to_grade_gets_a_valid_result(tmp_path):
 def test_the_reference_gets_100_and_every_bonus(tmp_path):
     files = {f"{p.parent.name}/{p.name}": p for p in sorted((DEMO / "ada").rglob("*.py"))}
     results = run_autograder(upload(tmp_path, "ada", files))
-    assert results["score"] == 115, [t["name"] for t in results["tests"] if t["status"] == "failed"]
+    assert results["score"] == rubric.core_total() + rubric.bonus_total(), \
+        [t["name"] for t in results["tests"] if t["status"] == "failed"]

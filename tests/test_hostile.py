@@ -4,7 +4,7 @@ breaks and the other scores what an honest run gives, nothing of the submission 
 are unchanged, nothing reaches a listener on 127.0.0.1, and a canary file outside the submission appears in no
 report or output.
 
-The tasks graded are a cheap selection (``TASKS``: 13 points for the reference) so the whole suite takes about a
+The tasks graded are a cheap selection (``TASKS``, ``HONEST`` points for the reference) so the whole suite takes about a
 minute; the slow test grades a forging submission in full.
 """
 
@@ -21,18 +21,19 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import points_of
 
-from autograder import grading
+from autograder import grading, rubric
 from autograder.sandbox import cgroups
-from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"
 ASSIGNMENTS = KIT_ROOT / "assignments"
 TASKS = "p1.shapes,p1.pair_loss,p2.linear.forward"
-HONEST = {"p1.shapes": 4, "p1.pair_loss": 5, "p2.linear.forward": 4}
+HONEST = {task: rubric.BY_ID[task].points for task in TASKS.split(",")}
+P2_HONEST = HONEST["p2.linear.forward"]  # the project the attacks of project 1 leave alone
 
-pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
+pytestmark = pytest.mark.usefixtures("sandbox")  # skipped without bubblewrap; failed under KIT_REQUIRE_SANDBOX=1
 
 
 # ------------------------------------------------------------------------------------------------ the harness
@@ -168,7 +169,7 @@ def test_an_import_that_never_returns_fails_its_project_at_once(arena, tmp_path)
     report, _ = grade(arena, submission(tmp_path, models_top="while True:\n    pass"), tmp_path,
                       "--import-limit", "3")
     got = points(report)
-    assert got["p1.shapes"] == got["p1.pair_loss"] == 0 and got["p2.linear.forward"] == 4
+    assert got["p1.shapes"] == got["p1.pair_loss"] == 0 and got["p2.linear.forward"] == P2_HONEST
     assert "did not finish importing within 3 s" in report["import_errors"][0]["message"]
     # one limit for the whole project, not one per task (plus a margin for a loaded machine)
     assert report["_wall"] <= honest["_wall"] + 3 + 10, (report["_wall"], honest["_wall"])
@@ -179,7 +180,7 @@ def test_os_exit_inside_a_probe_costs_only_that_network(arena, tmp_path):
     report, _ = grade(arena, root, tmp_path)
     shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
     assert shapes["passed"] == 2 and "exit code 3" in shapes["feedback"], shapes
-    assert points(report)["p1.pair_loss"] == 5 and points(report)["p2.linear.forward"] == 4
+    assert points(report)["p1.pair_loss"] == HONEST["p1.pair_loss"] and points(report)["p2.linear.forward"] == P2_HONEST
 
 
 def test_a_segfault_is_named(arena, tmp_path):
@@ -187,7 +188,7 @@ def test_a_segfault_is_named(arena, tmp_path):
     report, _ = grade(arena, root, tmp_path)
     shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
     assert shapes["passed"] == 2 and "segmentation fault" in shapes["feedback"], shapes
-    assert points(report)["p2.linear.forward"] == 4
+    assert points(report)["p2.linear.forward"] == P2_HONEST
 
 
 def test_killing_the_parent_and_every_visible_process_harms_nothing(arena, tmp_path):
@@ -253,7 +254,8 @@ def test_the_report_cannot_be_forged(arena, tmp_path):
     report, _ = grade(arena, root, tmp_path, tasks="p1.shapes,p2")
     time.sleep(3)  # the forger rewrites the report half a second after it appears
     again = json.loads(report["_path"].read_text())
-    assert again["score"] == report["score"] == 4, "an honest grade: p1.shapes, and nothing of the skeleton p2"
+    assert again["score"] == report["score"] == HONEST["p1.shapes"], \
+        "an honest grade: p1.shapes, and nothing of the skeleton p2"
 
 
 @pytest.mark.slow
@@ -263,7 +265,7 @@ def test_the_forged_report_submission_scores_40_not_100(arena, tmp_path):
                       project2_from=ASSIGNMENTS)
     report, _ = grade(arena, root, tmp_path, tasks=None)
     time.sleep(3)
-    assert json.loads(report["_path"].read_text())["score"] == report["score"] == 40
+    assert json.loads(report["_path"].read_text())["score"] == report["score"] == rubric.core_total() - points_of("p2")
 
 
 REWRITE = """
@@ -326,7 +328,7 @@ raise RuntimeError(open("CANARY").read())
 """)
     report, output = grade(arena, submission(tmp_path, models_top=code), tmp_path)
     assert report["import_errors"] and "FileNotFoundError" in report["import_errors"][0]["message"]
-    assert points(report)["p2.linear.forward"] == 4  # the arena checks the canary text is nowhere
+    assert points(report)["p2.linear.forward"] == P2_HONEST  # the arena checks the canary text is nowhere
 
 
 def test_200_mb_of_output_is_cut_and_named(arena, tmp_path):
@@ -345,7 +347,7 @@ def test_memory_past_the_cap_is_named(arena, tmp_path):
     report, _ = grade(arena, root, tmp_path, "--memory", "1G")
     shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
     assert shapes["passed"] == 2 and "ran out of memory (limit 1 GiB)" in shapes["feedback"], shapes
-    assert points(report)["p2.linear.forward"] == 4
+    assert points(report)["p2.linear.forward"] == P2_HONEST
 
 
 @pytest.mark.skipif(not cgroups.available() and os.geteuid() == 0,
@@ -361,4 +363,4 @@ for _ in range(300):
     report, _ = grade(arena, root, tmp_path)
     shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
     assert shapes["passed"] == 2 and "too many processes (limit 64)" in shapes["feedback"], shapes
-    assert points(report)["p2.linear.forward"] == 4
+    assert points(report)["p2.linear.forward"] == P2_HONEST

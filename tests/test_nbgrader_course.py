@@ -13,17 +13,17 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from conftest import sandbox_args
 
 from autograder.notebooks import grading
 from autograder.notebooks.course import COURSE_ID, make_course, nbgrader
 from autograder.notebooks.execute import merge_outputs
-from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT, PROJECTS
 
 pytest.importorskip("nbgrader")
 DEMO = KIT_ROOT / "examples" / "class"
 ASSIGNMENTS = KIT_ROOT / "assignments"
-SANDBOX = "require" if bwrap_probe()[0] else "off"
+SANDBOX = "off" if sandbox_args() else "require"
 
 
 @pytest.fixture(scope="module")

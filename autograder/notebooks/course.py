@@ -27,6 +27,25 @@ from course.submission import KIT_ROOT, PROJECTS
 
 COURSE_ID = "dl-miniprojects"
 
+# the kit's own folders (a kit test checks that git tracks no other): nbgrader writes its configuration, gradebook
+# and folders into the course folder, and one inside solutions/ would ship with the next `autograder release`
+KIT_FOLDERS = (".ci", "assignments", "autograder", "benchmarks", "course", "docs", "examples", "scripts", "solutions",
+               "tests")
+
+
+def check_destination(folder: Path) -> None:
+    """Refuse a course folder that is the kit's root, lies inside one of its folders, or holds the kit."""
+    folder = Path(folder).expanduser().resolve()
+    inside = next((name for name in KIT_FOLDERS if folder == KIT_ROOT / name or KIT_ROOT / name in folder.parents),
+                  None)
+    if inside is not None or folder == KIT_ROOT or folder in KIT_ROOT.parents:
+        where = f"inside the kit's {inside}/" if inside else "the kit's root" if folder == KIT_ROOT else \
+            "a folder that holds the kit"
+        raise CourseError(f"{folder} is {where}: nbgrader would write its configuration and gradebook among the "
+                          f"kit's files; choose a folder of its own for the nbgrader course, such as "
+                          f"{KIT_ROOT / 'course-nb'}")
+
+
 def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
     """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
     return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
@@ -51,8 +70,7 @@ def make_course(folder: str | Path, **config) -> Path:
     A CourseError names what failed: nbgrader's own message, or a released notebook that differs from the kit's.
     """
     folder = Path(folder).expanduser().resolve()
-    if folder == KIT_ROOT or KIT_ROOT in folder.parents and folder.parent == KIT_ROOT and folder.name in PROJECTS:
-        raise CourseError(f"{folder} is part of the kit; choose a folder of its own for the nbgrader course")
+    check_destination(folder)
     folder.mkdir(parents=True, exist_ok=True)
     write_config(folder, **config)
     for project in PROJECTS:

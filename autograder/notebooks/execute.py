@@ -60,7 +60,7 @@ class SandboxedExecute(Execute):
             inside = f"{launch.root}/{folder.name}"
             command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
-            proc = procs.start(command, env=launch.env, cwd=str(copy), stdin=subprocess.DEVNULL,
+            proc = procs.start(command, env=launch.popen_env, cwd=str(copy), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
             problem, timed_out = "", False
             try:

@@ -187,18 +187,49 @@ class Launch:
         return [] if self.cgroup else ["--rlimit-data", str(lim.memory), "--rlimit-nproc", str(lim.processes)]
 
     def command(self, argv: list[str]) -> list[str]:
-        """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first."""
+        """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first. Start it
+        with :attr:`popen_env`; :attr:`env` is left as it is, so a second command is wrapped the same way."""
         if self.sandbox.bwrap:
             command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
                                         tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv)
-            self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:
             command = list(argv)
-            self.env = {**os.environ, **self.env}
         if self.cgroup is not None:
             command = ["/bin/sh", "-c", cgroups.JOIN, "sh", *command]
-            self.env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
         return command
+
+    @property
+    def popen_env(self) -> dict:
+        """The environment to start :meth:`command`'s result with: bubblewrap sets the inner one itself (so only
+        ``PATH``), without it the grader's own plus :attr:`env`; the cgroup's files to join, where there is one."""
+        if self.sandbox.bwrap:
+            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        else:
+            env = {**os.environ, **self.env}
+        if self.cgroup is not None:
+            env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
+        return env
+
+
+SIGNAL_WORDS: dict[int, str] = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL",
+                                signal.SIGABRT: "an abort"}
+
+
+def describe_exit(code: int, *, bwrap: bool) -> tuple[str, int | None]:
+    """``(words, signal)`` for a worker's exit status ``code``; ``signal`` is the one that (likely) killed it.
+
+    Without bubblewrap, a negative status is the signal that killed the worker. Under bubblewrap, a negative
+    status is a signal that killed bwrap itself, and bwrap exits with its child's status, or with 128 + N for a
+    child killed by signal N (bash's convention; ``--json-status-fd`` reports the same number): a status of 129 to
+    128 + the highest signal is that signal or an ``exit()`` with that number, which nothing outside can tell apart,
+    so the words name both; above that it is an exit status.
+    """
+    if code < 0:
+        return f"killed by {SIGNAL_WORDS.get(-code, f'signal {-code}')}", -code
+    if bwrap and code - 128 in {int(s) for s in signal.valid_signals()}:
+        sig = code - 128
+        return f"exit status {code}: killed by {SIGNAL_WORDS.get(sig, f'signal {sig}')}, or exit({code})", sig
+    return f"exit code {code}", None
 
 
 class Worker:
@@ -235,7 +266,7 @@ class Worker:
         launch = Launch.prepare(self.sandbox, target)
         self.cgroup = launch.cgroup
         return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
-                               "--threads", str(self.limits.threads), *launch.caps]), launch.env, str(target)
+                               "--threads", str(self.limits.threads), *launch.caps]), launch.popen_env, str(target)
 
     def start(self) -> None:
         """Start the worker, wait until it is ready, and import the project's files."""
@@ -264,16 +295,24 @@ class Worker:
             self._import(mark)
 
     def _import(self, mark) -> None:
+        oom_before = self.cgroup.oom_kills() if self.cgroup else 0
         self.conn.send_bytes(encode({"import": list(self.modules)}))
         limit = self.limits.import_seconds
         try:
             reply = self._receive(time.monotonic() + limit)
         except _Crashed:
-            code = self._exit_code()
-            self.import_failure = StudentError(
-                "import", f"{self.importing}.py ended the Python process while it was being imported ({code})",
-                details="Code at the top level of a file runs when the grader imports it; keep experiments under "
-                        "`if __name__ == '__main__':`.", output=self.output.since(mark), file=f"{self.importing}.py")
+            how, _ = self._exit_code()
+            if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
+                cap = self._memory_cap()
+                message, details = (f"{self.importing}.py {cap} while it was being imported: the system stopped it",
+                                    "Code at the top level of a file runs when the grader imports it: allocate less "
+                                    "there, and keep experiments under `if __name__ == '__main__':`.")
+            else:
+                message, details = (f"{self.importing}.py ended the Python process while it was being imported "
+                                    f"({how})", "Code at the top level of a file runs when the grader imports it; "
+                                    "keep experiments under `if __name__ == '__main__':`.")
+            self.import_failure = StudentError("import", message, details=details, output=self.output.since(mark),
+                                               file=f"{self.importing}.py")
             self.stop()
             raise self.import_failure from None
         if reply is None:
@@ -287,16 +326,12 @@ class Worker:
             raise self.import_failure
         self.import_errors = dict(reply.get("failed", {}))
 
-    def _exit_code(self) -> str:
+    def _exit_code(self) -> tuple[str, int | None]:
+        """How the worker ended, in words, and the signal that (likely) killed it: see :func:`describe_exit`."""
         code = self.proc.wait() if self.proc is not None else None
         if code is None:
-            return "it stopped"
-        if self.sandbox.bwrap and code > 128:  # bwrap reports a child killed by signal N as 128 + N
-            code = -(code - 128)
-        if code < 0:
-            name = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL", signal.SIGABRT: "an abort"}
-            return f"killed by {name.get(-code, f'signal {-code}')}"
-        return f"exit code {code}"
+            return "it stopped", None
+        return describe_exit(code, bwrap=bool(self.sandbox.bwrap))
 
     def kill(self) -> None:
         """SIGKILL the worker and every process it started, without waiting (:meth:`stop` cleans up after)."""
@@ -408,7 +443,7 @@ class Worker:
                            self.output.since(mark), self._notes(mark), str(reply.get("file", "")), limit=limit)
 
     def _crashed(self, mark, before):
-        how = self._exit_code()
+        how, killer = self._exit_code()
         oom = self.cgroup is not None and self.cgroup.oom_kills() > before[0]
         notes = self._notes(mark)
         self.stop()
@@ -417,7 +452,7 @@ class Worker:
             raise StudentError("memory", f"{self._memory_cap()}: the system stopped your code",
                                details="Allocate less: smaller batches, fewer copies of large tensors.",
                                output=output, notes=notes, limit=self.limits.memory)
-        if "segmentation fault" in how:
+        if killer == signal.SIGSEGV:
             raise StudentError("crash", f"your code crashed the Python process ({how})",
                                details="A segmentation fault comes from native code (ctypes, a C extension, or "
                                        "unsafe tensor storage tricks), not from plain PyTorch.",

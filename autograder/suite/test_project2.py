@@ -75,7 +75,7 @@ def test_module_api(p2):
             received=f"missing: {', '.join(missing)}")
     for name, entry in api.items():
         if isinstance(entry, dict) and "is_module" in entry:
-            require(entry["is_module"], f"{name} is a subclass of Module", expected="class {name}(Module)",
+            require(entry["is_module"], f"{name} is a subclass of Module", expected=f"class {name}(Module)",
                     received="another base class")
             require(len(entry["methods"]) == 3, f"{name} has forward, backward and param",
                     expected="forward, backward, param", received=", ".join(entry["methods"]))
