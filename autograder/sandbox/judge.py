@@ -13,6 +13,10 @@ A worker's life: start (Python and torch, not charged to the student) → import
 limit for all of them; a file that hangs fails every task of the project at once) → probe calls, each within
 its task's limit and what is left of the submission's. A call that hangs kills the worker, one that crashes it
 gets a fresh worker for the next call; every process the student started dies with the worker.
+
+The judge is bounded against its worker: a reply's length is read first and refused past ``limits.reply`` (nothing
+of it is read), a call ends at its deadline however slowly the reply's bytes trickle, and a reply that does not
+decode is the submission's failure (``invalid``), not the grader's.
 """
 
 from __future__ import annotations
@@ -27,30 +31,38 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
-from autograder.sandbox import cgroups, isolation
+from autograder import escape
+from autograder.sandbox import cgroups, isolation, wire
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
+from autograder.sandbox.worker import copy_project, footprint
 from course.errors import CourseError
 
-IGNORED = shutil.ignore_patterns("__pycache__", "*.pyc", ".ipynb_checkpoints", "results", ".git")
 
 
 class StudentError(Exception):
     """The student's code failed inside the worker.
 
     ``kind``: ``not_implemented``, ``missing`` (a class or function the handout names is not defined), ``import``,
-    ``exception``, ``timeout``, ``crash``, ``memory``, ``processes`` or ``invalid``; ``where`` names the student's file and line when known; ``details`` is the trimmed
-    traceback; ``output`` what the code printed during the call; ``notes`` caps that fired on the way.
+    ``exception``, ``timeout``, ``crash``, ``memory``, ``processes``, ``disk`` (a write past the disk cap) or
+    ``invalid`` (a reply that is not plain data, too large, or undecodable); ``where`` names the student's file and
+    line when known; ``details`` is the trimmed traceback; ``output`` what the code printed during the call;
+    ``notes`` caps that fired on the way. Every text is stripped of control characters (:mod:`autograder.escape`):
+    the student's code wrote it.
     """
 
     def __init__(self, kind: str, message: str, where: str = "", details: str = "", output: str = "",
                  notes: tuple[str, ...] = (), file: str = ""):
+        message, where, details, output = (escape.control(t) for t in (message, where, details, output))
         super().__init__(message)
         self.kind, self.message, self.where, self.details, self.output = kind, message, where, details, output
         self.notes, self.file = tuple(notes), file  # file: the student's file that does not import
+
+
+KINDS = ("not_implemented", "missing", "import", "exception", "timeout", "crash", "memory", "processes", "disk",
+         "invalid")
 
 
 class GraderError(CourseError):
@@ -86,7 +98,8 @@ class Sandbox:
             lines = [f"isolation: {isolation.version(self.bwrap)} ({self.bwrap})",
                      "  namespaces: user, pid, network (no network), ipc, uts; dies with the grader",
                      f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
-                     f"project read-write; a private /tmp of {format_size(lim.tmp)}; nothing else of the host"]
+                     f"project read-write, in a tmpfs of its size plus {format_size(lim.disk)}; a private /tmp of "
+                     f"{format_size(lim.tmp)}; nothing else of the host"]
         else:
             lines = [f"isolation: NONE — {self.reason}; student code runs with your own permissions"]
         lines.append(f"memory: {format_size(lim.memory)} per worker, by "
@@ -94,6 +107,7 @@ class Sandbox:
         nproc = "RLIMIT_NPROC" + (" (not enforced: the grader runs as root)" if root and not group else "")
         lines.append(f"processes: {lim.processes} per worker, by " + (f"{group} (pids.max)" if group else nproc))
         lines += [f"threads: {lim.threads} per worker", f"output kept: {format_size(lim.output)} per worker",
+                  f"replies: {format_size(lim.reply)} each, read within the call's time limit",
                   f"time: each task's own limit per call; {lim.import_seconds:g} s to import a project's files; "
                   f"{lim.submission_seconds:g} s for the whole submission"]
         return lines
@@ -150,6 +164,10 @@ class _Crashed(Exception):
     pass
 
 
+class _Invalid(Exception):
+    """The worker sent something the judge does not accept (the message says what, to the student)."""
+
+
 @dataclass
 class Launch:
     """How to start a process on a private copy of a project folder (``<copy>/<project>``): inside bubblewrap
@@ -160,13 +178,14 @@ class Launch:
     folder: Path
     cgroup: cgroups.Cgroup | None
     env: dict
+    disk: int | None = None  # in bubblewrap: ``folder`` is read-only and the process copies it into a capped tmpfs
 
     @classmethod
-    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None) -> "Launch":
+    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> "Launch":
         lim = sandbox.limits
         base = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
                 "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg", **(env or {})}
-        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base)
+        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base, disk)
 
     @property
     def root(self) -> str:
@@ -183,7 +202,8 @@ class Launch:
         """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first."""
         if self.sandbox.bwrap:
             command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
-                                        tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv)
+                                        tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv,
+                                        disk_size=self.disk)
             self.env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
         else:
             command = list(argv)
@@ -209,7 +229,7 @@ class Worker:
         self.modules = tuple(modules)
         self.budget = budget
         self.proc: subprocess.Popen | None = None
-        self.conn: Connection | None = None
+        self.conn: socket.socket | None = None
         self.output = Output(self.limits.output)
         self.cgroup: cgroups.Cgroup | None = None
         self.copy: Path | None = None
@@ -220,18 +240,31 @@ class Worker:
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
-        """The command line, environment and working folder of a fresh worker on a fresh copy of the project."""
+        """The command line, environment and working folder of a fresh worker on a fresh copy of the project.
+
+        In bubblewrap the worker makes the copy itself, from the project bound read-only, into a tmpfs of the
+        copy's size plus ``limits.disk``: whatever it writes stops there. Without, the copy is a host folder. Either
+        way the copy holds regular files only (:func:`~autograder.sandbox.worker.copy_project`): no link is
+        followed, and a project folder that is itself a link counts as missing.
+        """
         self.copy = Path(tempfile.mkdtemp(prefix=f"autograder-{self.project}-"))
         source = self.root / self.project
         target = self.copy / self.project
-        if source.is_dir():
-            shutil.copytree(source, target, symlinks=True, ignore=IGNORED)
-        else:
+        if not source.is_dir() or source.is_symlink():
+            source = target
             target.mkdir()
-        launch = Launch.prepare(self.sandbox, target)
+        if self.sandbox.bwrap:
+            launch = Launch.prepare(self.sandbox, source, disk=footprint(source) + self.limits.disk)
+            extra = ["--copy-from", f"{isolation.HANDED_IN}/{self.project}"]
+        else:
+            if source != target:
+                copy_project(source, target)
+            launch = Launch.prepare(self.sandbox, target)
+            extra = []
         self.cgroup = launch.cgroup
         return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
-                               "--threads", str(self.limits.threads), *launch.caps]), launch.env, str(target)
+                               "--threads", str(self.limits.threads), *launch.caps, *extra]), launch.env, \
+            str(self.copy)
 
     def start(self) -> None:
         """Start the worker, wait until it is ready, and import the project's files."""
@@ -243,13 +276,13 @@ class Worker:
                                          start_new_session=True)
         finally:
             child.close()
-        self.conn = Connection(parent.detach())
+        self.conn = parent
         self.output = Output(self.limits.output)
         self.output.follow(self.proc.stdout)
         mark = self.output.mark()
         try:
             ready = self._receive(time.monotonic() + self.limits.startup_seconds)
-        except _Crashed:
+        except (_Crashed, _Invalid):
             ready = None
         if ready is None or ready.get("status") != "ready":
             tail = self.output.since(mark)
@@ -261,11 +294,17 @@ class Worker:
             self._import(mark)
 
     def _import(self, mark) -> None:
-        self.conn.send_bytes(encode({"import": list(self.modules)}))
         limit = self.limits.import_seconds
         try:
+            self._send({"import": list(self.modules)}, time.monotonic() + limit)
             reply = self._receive(time.monotonic() + limit)
-        except _Crashed:
+        except _Invalid as exc:
+            self.import_failure = StudentError(
+                "import", f"{self.importing}.py sent the grader something it cannot read while being imported: {exc}",
+                output=self.output.since(mark), file=f"{self.importing}.py")
+            self.stop()
+            raise self.import_failure from None
+        except (_Crashed, OSError):
             code = self._exit_code()
             self.import_failure = StudentError(
                 "import", f"{self.importing}.py ended the Python process while it was being imported ({code})",
@@ -282,7 +321,9 @@ class Worker:
                 output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py")
             self.stop()
             raise self.import_failure
-        self.import_errors = dict(reply.get("failed", {}))
+        failed = reply.get("failed", {})
+        self.import_errors = {escape.control(str(k)): escape.control(str(v))
+                              for k, v in (failed.items() if isinstance(failed, dict) else ())}
 
     def _exit_code(self) -> str:
         code = self.proc.wait() if self.proc is not None else None
@@ -332,17 +373,36 @@ class Worker:
         return self.output.since((0, 0), lines)
 
     # -- calls -------------------------------------------------------------------------------------
+    def _send(self, message: dict, deadline: float) -> None:
+        """Send a request; a worker that stops reading cannot hold the judge past ``deadline`` (it counts as hung)."""
+        try:
+            wire.send(self.conn, encode(message), deadline)
+        except wire.Deadline:
+            raise _Crashed from None
+
     def _receive(self, deadline: float):
-        """The next final message, or None at ``deadline``; ``importing`` notes update :attr:`importing`."""
+        """The next final message, or None at ``deadline``; ``importing`` notes update :attr:`importing`.
+
+        _Invalid for a message longer than ``limits.reply`` (refused from its length, unread) or one that does not
+        decode to a dict of plain data; _Crashed when the worker's end closes."""
         while True:
-            if not self.conn.poll(max(deadline - time.monotonic(), 0)):
-                return None
             try:
-                message = decode(self.conn.recv_bytes())
+                data = wire.receive(self.conn, deadline, self.limits.reply)
+            except wire.Deadline:
+                return None
+            except wire.FrameTooLarge as exc:
+                raise _Invalid(f"a reply of {exc.size / 2**20:.0f} MiB, more than the {format_size(self.limits.reply)}"
+                               " the grader accepts") from None
             except (EOFError, OSError):
                 raise _Crashed from None
+            try:
+                message = decode(data)
+            except Exception as exc:  # noqa: BLE001 - whatever the bytes were, they are not plain data
+                raise _Invalid(f"a reply that is not plain data ({type(exc).__name__})") from None
+            if not isinstance(message, dict):
+                raise _Invalid(f"a reply that is not a message ({type(message).__name__})")
             if message.get("status") == "importing":
-                self.importing = message.get("module", "")
+                self.importing = str(message.get("module", ""))
                 continue
             return message
 
@@ -376,9 +436,17 @@ class Worker:
         limit = min(timeout, budget_left)
         mark = self.output.mark()
         before = (self.cgroup.oom_kills(), self.cgroup.pids_refusals()) if self.cgroup else (0, 0)
+        deadline = time.monotonic() + limit
         try:
-            self.conn.send_bytes(encode({"probe": probe, "kwargs": kwargs}))
-            reply = self._receive(time.monotonic() + limit)
+            self._send({"probe": probe, "kwargs": kwargs}, deadline)
+            reply = self._receive(deadline)
+        except _Invalid as exc:
+            notes = self._notes(mark)
+            self.stop()
+            raise StudentError("invalid", f"your code sent the grader {exc}",
+                               details="Return tensors, numbers, strings, lists or dicts of reasonable size, and "
+                                       "never write on the grader's socket.",
+                               output=self.output.since(mark), notes=notes) from None
         except (_Crashed, BrokenPipeError, OSError):
             return self._crashed(mark, before)
         if reply is None:
@@ -393,17 +461,21 @@ class Worker:
         if reply.get("status") == "ok":
             return reply.get("value")
         kind = reply.get("kind", "exception")
+        kind = kind if kind in KINDS else "exception"  # the reply may be forged: only the kinds a worker sends
         if self.cgroup is not None and self.cgroup.pids_refusals() > before[1]:
             kind = "processes"
-        message = reply.get("message", "unknown error")
+        message = str(reply.get("message", "unknown error"))
         if kind == "memory":
             self._fire(f"ran out of memory (limit {format_size(self.limits.memory)})")
             message = f"ran out of memory (limit {format_size(self.limits.memory)}): {message}"
         elif kind == "processes":
             self._fire(f"too many processes (limit {self.limits.processes})")
             message = f"too many processes (limit {self.limits.processes}): {message}"
-        raise StudentError(kind, message, reply.get("where", ""), reply.get("details", ""),
-                           self.output.since(mark), self._notes(mark), reply.get("file", ""))
+        elif kind == "disk":
+            self._fire(f"ran out of disk (limit {format_size(self.limits.disk)})")
+            message = f"ran out of disk (limit {format_size(self.limits.disk)}): {message}"
+        raise StudentError(kind, message, str(reply.get("where", "")), str(reply.get("details", "")),
+                           self.output.since(mark), self._notes(mark), str(reply.get("file", "")))
 
     def _crashed(self, mark, before):
         how = self._exit_code()
