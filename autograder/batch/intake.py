@@ -4,7 +4,10 @@
   (``alice/dl-miniprojects/project1/…``, as an unzipped repository looks);
 * a ``.zip``, ``.tar.gz``, ``.tgz`` or ``.tar`` per student (what an LMS download gives), unpacked safely into a
   staging folder: no absolute path, no ``..``, no link or device is extracted, and the unpacked size and file count
-  are capped;
+  are capped — while streaming: a tar is read member by member (refused at the first member past a cap, from its
+  header), a zip's entry count is read from its end record before its directory is parsed;
+* a folder entry is capped the same way (the graded files' size and count) and may hold no link: a link is never
+  followed (to grade, hash, copy or compare), the entry is unusable and says which link;
 * anything else — an empty folder, a folder without ``project1/`` or ``project2/``, a corrupt archive, a stray file —
   becomes an entry with a clear ``problem`` and no ``root``; it is listed and reported, never graded, never a crash.
 
@@ -15,6 +18,7 @@ are graded, so a re-zipped but unchanged submission is recognised as unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -23,6 +27,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.escape import normalise_id
 from course.submission import PROJECTS
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")
@@ -51,7 +56,9 @@ class ArchiveError(Exception):
 
 
 def student_id(name: str) -> str:
-    """The id of an entry named ``name``: the archive extension dropped, characters outside ``[\\w.@+-]`` as ``_``."""
+    """The id of an entry named ``name``: Unicode NFKC, the archive extension dropped, characters outside
+    ``[\\w.@+-]`` as ``_``."""
+    name = normalise_id(name)
     for ext in ARCHIVES:
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
@@ -66,7 +73,7 @@ def find_root(folder: Path) -> tuple[Path | None, str]:
     visible = [p for p in folder.iterdir() if p.name not in SKIPPED and not p.name.startswith(".")]
     if not visible:
         return None, "empty: nothing was handed in"
-    nested = [p for p in visible if p.is_dir() and any((p / q).is_dir() for q in PROJECTS)]
+    nested = [p for p in visible if p.is_dir() and not p.is_symlink() and any((p / q).is_dir() for q in PROJECTS)]
     if len(nested) == 1:
         return nested[0], ""
     if len(nested) > 1:
@@ -102,7 +109,20 @@ def _copy_capped(source, target: Path, budget: list[int]) -> None:
             out.write(chunk)
 
 
+def _zip_entries(archive: Path) -> int | None:
+    """The entry count a zip's end record announces (read before its central directory is parsed), if readable."""
+    try:
+        with open(archive, "rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined] - the stdlib's own end-record reader
+        return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
+    except (AttributeError, OSError, IndexError, TypeError, ValueError):
+        return None
+
+
 def _unzip(archive: Path, target: Path) -> None:
+    count = _zip_entries(archive)
+    if count is not None:
+        _check_total(0, count)
     with zipfile.ZipFile(archive) as z:
         members = z.infolist()
         _check_total(sum(m.file_size for m in members), len(members))
@@ -117,14 +137,27 @@ def _unzip(archive: Path, target: Path) -> None:
 
 
 def _untar(archive: Path, target: Path) -> None:
-    with tarfile.open(archive) as t:
-        members = t.getmembers()
-        _check_total(sum(m.size for m in members if m.isfile()), len(members))
+    """Read the tar as a stream, twice: first its headers alone, each counted and its announced size added before
+    the next is read (a huge archive is refused at the first member past a cap, nothing written, the rest unread);
+    then, vetted, each member through Python's ``data`` filter and only regular files written, their bytes capped."""
+    with tarfile.open(archive, "r|*") as t:
+        total = count = 0
+        for member in t:
+            count += 1
+            total += member.size if member.isfile() else 0
+            _check_total(total, count)
+            t.members = []  # a stream needs no index of past members: memory stays flat however many there are
+    with tarfile.open(archive, "r|*") as t:
         budget = [MAX_BYTES]
-        for member in members:
-            path = _safe_name(member.name)
+        for member in t:
+            t.members = []
+            path = _safe_name(member.name)  # before the filter, which would make an absolute name relative
+            try:
+                member = tarfile.data_filter(member, str(target))
+            except tarfile.FilterError:
+                continue  # climbing out, a link out, a device or a fifo: never extracted
             if path is None or not member.isfile():
-                continue  # nothing outside the target; no link, device or fifo
+                continue  # only regular files: no link, device or fifo
             source = t.extractfile(member)
             if source is not None:
                 with source:
@@ -145,11 +178,53 @@ def unpack(archive: Path, target: Path) -> None:
         raise ArchiveError(f"corrupt or unreadable archive ({type(exc).__name__}: {exc})") from exc
 
 
+def _walk(root: Path):
+    """``(relative path, lstat)`` of everything under the project folders of ``root``, links included and never
+    followed; caches and results left out."""
+    for project in PROJECTS:
+        base = root / project
+        if base.is_symlink():
+            yield project, base.lstat()
+            continue
+        if not base.is_dir():
+            continue
+        for folder, dirs, files in os.walk(base, followlinks=False):
+            rel = Path(folder).relative_to(root)
+            dirs[:] = sorted(d for d in dirs if d not in IGNORED_PARTS)
+            for name in sorted(dirs + files):
+                path = Path(folder) / name
+                if name in dirs and not path.is_symlink():
+                    continue
+                yield (rel / name).as_posix(), path.lstat()
+
+
+def vet_folder(root: Path) -> str:
+    """Why a folder entry cannot be graded ("" when it can): a link in it, or more files or bytes than an archive
+    may unpack to. Stops at the first problem: a million files are not all visited."""
+    if root.is_symlink():
+        return f"{root.name} is a link; hand in the files themselves, not a link to them"
+    total = count = 0
+    for rel, st in _walk(root):
+        if stat.S_ISLNK(st.st_mode):
+            return f"{rel} is a link; hand in the files themselves, not a link to them"
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        total, count = total + st.st_size, count + 1
+        try:
+            _check_total(total, count)
+        except ArchiveError as exc:
+            return f"the folder {str(exc).removeprefix('it ')}"
+    return ""
+
+
 def _entry(source: Path, staging: Path) -> Entry:
     student = student_id(source.name)
+    if source.is_symlink():
+        return Entry(student, source, None, f"{source.name} is a link; hand in the files themselves, not a link")
     if source.is_dir():
         root, problem = find_root(source)
-        return Entry(student, source, root, problem)
+        problem = problem or vet_folder(root)
+        return Entry(student, source, None if problem else root, problem)
     if not source.name.lower().endswith(ARCHIVES):
         return Entry(student, source, None, "not a folder or a .zip/.tar.gz archive")
     target = staging / student
@@ -182,14 +257,15 @@ def collect(folder: str | Path, staging: str | Path) -> list[Entry]:
 
 
 def graded_files(root: Path) -> list[Path]:
-    """The files of a submission that grading reads: under project1/ and project2/, caches left out."""
-    files = []
-    for project in PROJECTS:
-        base = root / project
-        if base.is_dir():
-            files += [p for p in base.rglob("*") if p.is_file() and not p.is_symlink()
-                      and not IGNORED_PARTS & set(p.relative_to(root).parts)]
-    return sorted(files)
+    """The files of a submission that grading reads: regular files under project1/ and project2/, caches left out,
+    no link followed."""
+    return sorted(root / rel for rel, st in _walk(root) if stat.S_ISREG(st.st_mode))
+
+
+def _hash_file(h, path: Path) -> None:
+    with open(path, "rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
 
 
 def digest(entry: Entry) -> str:
@@ -197,9 +273,11 @@ def digest(entry: Entry) -> str:
     h = hashlib.sha256()
     if entry.root is None:
         h.update(entry.problem.encode())
-        if entry.source.is_file():
-            h.update(entry.source.read_bytes())
+        if entry.source.is_file() and not entry.source.is_symlink():
+            _hash_file(h, entry.source)
         return h.hexdigest()
     for path in graded_files(entry.root):
-        h.update(path.relative_to(entry.root).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+        h.update(path.relative_to(entry.root).as_posix().encode() + b"\0")
+        _hash_file(h, path)
+        h.update(b"\0")
     return h.hexdigest()
