@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder import rubric
+from autograder import escape, rubric
 
 SYMBOL = {"passed": "✔", "not implemented": "·", "not attempted": "·", "not run": "-"}
 QUIET = ("passed", "not implemented", "not attempted", "not run")  # statuses that need no feedback block
@@ -82,4 +82,4 @@ def render(result: dict, *, feedback: bool = True) -> str:
     lines.append(f"\nTotal: {result['score']:g} / {result['max_score']:g}"
                  + (f"   bonus: {result['bonus']:g} / {result['max_bonus']:g}" if result["max_bonus"] else "")
                  + (f"   ({result['seconds']:g} s)" if "seconds" in result else ""))
-    return "\n".join(lines)
+    return escape.control("\n".join(lines))  # the student's output and messages, shown on a terminal

@@ -49,11 +49,15 @@ def code_text(folder: Path) -> str:
     parts = []
     if not folder.is_dir():
         return ""
+    if folder.is_symlink():
+        return ""  # a link is never followed (intake already refuses such an entry)
     for path in sorted(folder.rglob("*.py")):
+        if path.is_symlink() or not path.is_file():
+            continue
         if not IGNORED_PARTS & set(path.relative_to(folder).parts):
             parts.append(f"# file: {path.name}\n{path.read_text(errors='replace')}")
     for path in sorted(folder.rglob("*.ipynb")):
-        if IGNORED_PARTS & set(path.relative_to(folder).parts):
+        if path.is_symlink() or IGNORED_PARTS & set(path.relative_to(folder).parts):
             continue
         try:
             cells = json.loads(path.read_text(errors="replace")).get("cells", [])
