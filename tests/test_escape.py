@@ -44,7 +44,7 @@ def test_markdown_feedback_cannot_be_broken_out_of(tmp_path):
     record = Record("alice", "d", "g", "graded", report=report(HOSTILE + "\n````` five\n"))
     md, page = outputs.write_feedback(tmp_path, record)
     text = md.read_text()
-    fences = re.findall(r"^(`{3,})", text, flags=re.M)
+    fences = re.findall(r"^(`{3,})", text, flags=re.MULTILINE)
     assert fences[0] == fences[-1] and len(fences[0]) > 5, fences  # opened and closed by the same, longer fence
     assert text.count(fences[0]) == 2, "the student's text contains the fence"
     assert no_control(text) and no_control(page.read_text()) and "<script>" not in page.read_text()

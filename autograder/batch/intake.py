@@ -141,9 +141,8 @@ def _untar(archive: Path, target: Path) -> None:
     the next is read (a huge archive is refused at the first member past a cap, nothing written, the rest unread);
     then, vetted, each member through Python's ``data`` filter and only regular files written, their bytes capped."""
     with tarfile.open(archive, "r|*") as t:
-        total = count = 0
-        for member in t:
-            count += 1
+        total = 0
+        for count, member in enumerate(t, 1):
             total += member.size if member.isfile() else 0
             _check_total(total, count)
             t.members = []  # a stream needs no index of past members: memory stays flat however many there are

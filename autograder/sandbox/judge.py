@@ -41,7 +41,6 @@ from autograder.sandbox.worker import copy_project, footprint
 from course.errors import CourseError
 
 
-
 class StudentError(Exception):
     """The student's code failed inside the worker.
 

@@ -27,10 +27,10 @@ import errno
 import importlib
 import os
 import resource
+import shutil
 import stat
 import sys
 import traceback
-import shutil
 from multiprocessing.connection import Connection
 from pathlib import Path
 
