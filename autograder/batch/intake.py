@@ -35,6 +35,7 @@ SKIPPED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 IGNORED_PARTS = {"__pycache__", ".ipynb_checkpoints", "results", ".git", ".venv", "venv", ".tox"}
 MAX_BYTES = 50 * 2**20   # unpacked size of one archive
 MAX_FILES = 5000         # files in one archive
+_DATA_FILTER = getattr(tarfile, "data_filter", None)  # Python 3.10.12+, 3.11.4+ (older: our own checks alone)
 
 
 @dataclass
@@ -152,8 +153,8 @@ def _untar(archive: Path, target: Path) -> None:
             t.members = []
             path = _safe_name(member.name)  # before the filter, which would make an absolute name relative
             try:
-                member = tarfile.data_filter(member, str(target))
-            except tarfile.FilterError:
+                member = _DATA_FILTER(member, str(target)) if _DATA_FILTER else member
+            except tarfile.TarError:  # tarfile.FilterError
                 continue  # climbing out, a link out, a device or a fifo: never extracted
             if path is None or not member.isfile():
                 continue  # only regular files: no link, device or fifo
