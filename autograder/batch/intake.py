@@ -210,10 +210,10 @@ def vet_folder(root: Path) -> str:
         if not stat.S_ISREG(st.st_mode):
             continue
         total, count = total + st.st_size, count + 1
-        try:
-            _check_total(total, count)
-        except ArchiveError as exc:
-            return f"the folder {str(exc).removeprefix('it ')}"
+        if total > MAX_BYTES:
+            return f"its project folders hold more than {MAX_BYTES // 2**20} MB; hand in the code, not data or results"
+        if count > MAX_FILES:
+            return f"its project folders hold more than {MAX_FILES} files; hand in the code, not data or results"
     return ""
 
 
