@@ -116,5 +116,6 @@ def limits_from(get) -> Limits:
         except ValueError as exc:
             raise ValueError(f"--{option.replace('_', '-')}: {exc}") from None
     return Limits(memory=sizes["memory"], processes=int(get("max_processes")), threads=int(get("threads")),
-                  output=sizes["output"], tmp=sizes["tmp"], disk=sizes["disk"], reply=sizes["reply"], import_seconds=float(get("import_limit")),
+                  output=sizes["output"], tmp=sizes["tmp"], disk=sizes["disk"], reply=sizes["reply"],
+                  import_seconds=float(get("import_limit")),
                   submission_seconds=float(get("submission_limit")))
