@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from autograder import rubric
+from autograder import escape, rubric
 from autograder.record import CaseResult, GradeReport, Status, TaskResult
 
 BENCH_TASKS = {t.id for t in rubric.TASKS if t.bench}  # no points: their figures have their own section
@@ -78,4 +78,4 @@ def render(report: GradeReport, *, feedback: bool = True) -> str:
     lines.append(f"\nTotal: {report.score:g} / {report.max_score:g}"
                  + (f"   bonus: {report.bonus:g} / {report.max_bonus:g}" if report.max_bonus else "")
                  + (f"   ({report.seconds:g} s)" if report.seconds is not None else ""))
-    return "\n".join(lines)
+    return escape.control("\n".join(lines))  # the student's output and messages, shown on a terminal

@@ -14,6 +14,7 @@ import hashlib
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -305,6 +306,7 @@ def test_the_grader_cannot_be_rewritten_for_the_next_submission(arena, tmp_path)
 def test_no_network(arena, tmp_path):
     code = attack(arena, """
 import socket
+import subprocess
 for _host in ("127.0.0.1", "localhost", "10.0.2.2"):
     try:
         socket.create_connection((_host, PORT), timeout=1).sendall(b"stolen")
@@ -364,3 +366,100 @@ for _ in range(300):
     shapes = next(t for t in report["tasks"] if t["task"] == "p1.shapes")
     assert shapes["passed"] == 2 and "too many processes (limit 64)" in shapes["feedback"], shapes
     assert points(report)["p2.linear.forward"] == P2_HONEST
+
+
+# ------------------------------------------------------------------------------------------------ the judge's side
+# A stand-in for a hostile worker: project1/train.py's pair_loss writes on the worker's own socket (its file
+# descriptor is the worker's first argument), in the frame format of multiprocessing's Connection. The judge runs in
+# a subprocess of its own, so that its peak memory (VmHWM) is the judge's alone.
+
+JUDGE = r"""
+import json, sys, time
+from autograder.sandbox.judge import Sandbox, StudentError, Worker
+from autograder.sandbox.limits import Limits
+
+def peak():
+    for line in open("/proc/self/status"):
+        if line.startswith("VmHWM"):
+            return int(line.split()[1]) * 1024
+
+worker = Worker(sys.argv[1], "project1", sandbox=Sandbox.choose("require", Limits(memory=2**30)),
+                modules=("train",))
+worker.start()
+before, started, out = peak(), time.monotonic(), {}
+try:
+    worker.call("pair_loss", timeout=float(sys.argv[2]), target_logits=None, digit_logits=None, target=None,
+                classes=None, aux_weight=0.0)
+    out["kind"] = "returned"
+except StudentError as exc:
+    out.update(kind=exc.kind, message=exc.message)
+except Exception as exc:
+    out.update(kind="grader failed", message=f"{type(exc).__name__}: {exc}")
+out.update(seconds=time.monotonic() - started, grew=peak() - before)
+worker.close()
+print(json.dumps(out))
+"""
+
+
+def judge_under_attack(tmp_path: Path, body: str, *, timeout: float, wall: float = 90) -> dict:
+    """Call pair_loss (``body``) through a real sandboxed worker; the judge's outcome, seconds and memory growth."""
+    root = tmp_path / "submission"
+    (root / "project1").mkdir(parents=True)
+    (root / "project1" / "train.py").write_text(
+        "import os, struct, sys, time\n\ndef pair_loss(*args):\n    fd = int(sys.argv[1])\n"
+        + "".join(f"    {line}\n" for line in body.strip().splitlines()))
+    proc = subprocess.run([sys.executable, "-c", JUDGE, str(root), str(timeout)], capture_output=True, text=True,
+                          timeout=wall, cwd=KIT_ROOT, check=False)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    print(out)  # the figures (pytest -s)
+    return out
+
+
+def test_a_huge_frame_is_refused_before_the_judge_reads_it(tmp_path):
+    out = judge_under_attack(tmp_path, """
+os.write(fd, struct.pack("!i", 512 * 2**20))
+for _ in range(512):
+    os.write(fd, bytes(2**20))
+time.sleep(60)
+""", timeout=20)
+    assert out["kind"] == "invalid" and "MiB" in out["message"], out
+    assert out["grew"] < 64 * 2**20, f"the judge grew by {out['grew'] / 2**20:.0f} MiB reading a 512 MiB frame"
+
+
+def test_a_frame_announced_and_never_sent_ends_at_once(tmp_path):
+    out = judge_under_attack(tmp_path, """
+os.write(fd, struct.pack("!i", 2**30) + bytes(16))
+time.sleep(120)
+""", timeout=5)
+    assert out["kind"] in ("invalid", "timeout") and out["seconds"] < 5 + 2, out
+
+
+def test_a_trickling_reply_ends_at_the_call_s_limit(tmp_path):
+    out = judge_under_attack(tmp_path, """
+os.write(fd, struct.pack("!i", 2**20))
+for _ in range(600):
+    os.write(fd, b"x")
+    time.sleep(0.2)
+""", timeout=3)
+    assert out["kind"] == "timeout" and 3 <= out["seconds"] < 3 + 2, out
+
+
+def test_an_undecodable_reply_is_the_submission_s_failure(tmp_path):
+    out = judge_under_attack(tmp_path, """
+os.write(fd, struct.pack("!i", 16) + b"not a torch.save")
+time.sleep(60)
+""", timeout=20)
+    assert out["kind"] == "invalid" and "grader failed" not in out["message"], out
+
+
+def test_writing_past_the_disk_cap_is_named(tmp_path):
+    from autograder.sandbox.limits import Limits, format_size
+
+    cap = getattr(Limits(), "disk", 256 * 2**20)
+    out = judge_under_attack(tmp_path, f"""
+with open("big.bin", "wb") as f:
+    for _ in range({cap // 2**20 + 64}):
+        f.write(bytes(2**20))
+""", timeout=60)
+    assert out["kind"] == "disk" and f"ran out of disk (limit {format_size(cap)})" in out["message"], out

@@ -4,7 +4,10 @@
   (``alice/dl-miniprojects/project1/…``, as an unzipped repository looks);
 * a ``.zip``, ``.tar.gz``, ``.tgz`` or ``.tar`` per student (what an LMS download gives), unpacked safely into a
   staging folder: no absolute path, no ``..``, no link or device is extracted, and the unpacked size and file count
-  are capped;
+  are capped — while streaming: a tar is read member by member (refused at the first member past a cap, from its
+  header), a zip's entry count is read from its end record before its directory is parsed;
+* a folder entry is capped the same way (the graded files' size and count) and may hold no link: a link is never
+  followed (to grade, hash, copy or compare), the entry is unusable and says which link;
 * anything else — an empty folder, a folder without ``project1/`` or ``project2/``, a corrupt archive, a stray file —
   becomes an entry with a clear ``problem`` and no ``root``; it is listed and reported, never graded, never a crash.
 
@@ -16,6 +19,7 @@ unchanged.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import stat
@@ -25,13 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from course.errors import CourseError
-from course.handin import hash_files, submission_files
+from course.handin import SKIPPED_DIRS, hash_files, submission_files
+from autograder.escape import normalise_id
 from course.submission import PROJECTS
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")
 SKIPPED = {"__MACOSX", ".DS_Store", "Thumbs.db", "desktop.ini"}
 MAX_BYTES = 50 * 2**20   # unpacked size of one archive
 MAX_FILES = 5000         # files in one archive
+_DATA_FILTER = getattr(tarfile, "data_filter", None)  # Python 3.10.12+, 3.11.4+ (older: our own checks alone)
 
 
 @dataclass
@@ -53,7 +59,9 @@ class ArchiveError(Exception):
 
 
 def student_id(name: str) -> str:
-    """The id of an entry named ``name``: the archive extension dropped, characters outside ``[\\w.@+-]`` as ``_``."""
+    """The id of an entry named ``name``: Unicode NFKC, the archive extension dropped, characters outside
+    ``[\\w.@+-]`` as ``_``."""
+    name = normalise_id(name)
     for ext in ARCHIVES:
         if name.lower().endswith(ext):
             name = name[: -len(ext)]
@@ -68,7 +76,7 @@ def find_root(folder: Path) -> tuple[Path | None, str]:
     visible = [p for p in folder.iterdir() if p.name not in SKIPPED and not p.name.startswith(".")]
     if not visible:
         return None, "empty: nothing was handed in"
-    nested = [p for p in visible if p.is_dir() and any((p / q).is_dir() for q in PROJECTS)]
+    nested = [p for p in visible if p.is_dir() and not p.is_symlink() and any((p / q).is_dir() for q in PROJECTS)]
     if len(nested) == 1:
         return nested[0], ""
     if len(nested) > 1:
@@ -104,7 +112,20 @@ def _copy_capped(source, target: Path, budget: list[int]) -> None:
             out.write(chunk)
 
 
+def _zip_entries(archive: Path) -> int | None:
+    """The entry count a zip's end record announces (read before its central directory is parsed), if readable."""
+    try:
+        with open(archive, "rb") as f:
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined] - the stdlib's own end-record reader
+        return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
+    except (AttributeError, OSError, IndexError, TypeError, ValueError):
+        return None
+
+
 def _unzip(archive: Path, target: Path) -> None:
+    count = _zip_entries(archive)
+    if count is not None:
+        _check_total(0, count)
     with zipfile.ZipFile(archive) as z:
         members = z.infolist()
         _check_total(sum(m.file_size for m in members), len(members))
@@ -119,14 +140,26 @@ def _unzip(archive: Path, target: Path) -> None:
 
 
 def _untar(archive: Path, target: Path) -> None:
-    with tarfile.open(archive) as t:
-        members = t.getmembers()
-        _check_total(sum(m.size for m in members if m.isfile()), len(members))
+    """Read the tar as a stream, twice: first its headers alone, each counted and its announced size added before
+    the next is read (a huge archive is refused at the first member past a cap, nothing written, the rest unread);
+    then, vetted, each member through Python's ``data`` filter and only regular files written, their bytes capped."""
+    with tarfile.open(archive, "r|*") as t:
+        total = 0
+        for count, member in enumerate(t, 1):
+            total += member.size if member.isfile() else 0
+            _check_total(total, count)
+            t.members = []  # a stream needs no index of past members: memory stays flat however many there are
+    with tarfile.open(archive, "r|*") as t:
         budget = [MAX_BYTES]
-        for member in members:
-            path = _safe_name(member.name)
+        for member in t:
+            t.members = []
+            path = _safe_name(member.name)  # before the filter, which would make an absolute name relative
+            try:
+                member = _DATA_FILTER(member, str(target)) if _DATA_FILTER else member
+            except tarfile.TarError:  # tarfile.FilterError
+                continue  # climbing out, a link out, a device or a fifo: never extracted
             if path is None or not member.isfile():
-                continue  # nothing outside the target; no link, device or fifo
+                continue  # only regular files: no link, device or fifo
             source = t.extractfile(member)
             if source is not None:
                 with source:
@@ -147,11 +180,53 @@ def unpack(archive: Path, target: Path) -> None:
         raise ArchiveError(f"corrupt or unreadable archive ({type(exc).__name__}: {exc})") from exc
 
 
+def _walk(root: Path):
+    """``(relative path, lstat)`` of everything under the project folders of ``root``, links included and never
+    followed; caches and results left out."""
+    for project in PROJECTS:
+        base = root / project
+        if base.is_symlink():
+            yield project, base.lstat()
+            continue
+        if not base.is_dir():
+            continue
+        for folder, dirs, files in os.walk(base, followlinks=False):
+            rel = Path(folder).relative_to(root)
+            dirs[:] = sorted(d for d in dirs if d not in SKIPPED_DIRS)
+            for name in sorted(dirs + files):
+                path = Path(folder) / name
+                if name in dirs and not path.is_symlink():
+                    continue
+                yield (rel / name).as_posix(), path.lstat()
+
+
+def vet_folder(root: Path) -> str:
+    """Why a folder entry cannot be graded ("" when it can): a link in it, or more files or bytes than an archive
+    may unpack to. Stops at the first problem: a million files are not all visited."""
+    if root.is_symlink():
+        return f"{root.name} is a link; hand in the files themselves, not a link to them"
+    total = count = 0
+    for rel, st in _walk(root):
+        if stat.S_ISLNK(st.st_mode):
+            return f"{rel} is a link; hand in the files themselves, not a link to them"
+        if not stat.S_ISREG(st.st_mode):
+            continue
+        total, count = total + st.st_size, count + 1
+        if total > MAX_BYTES:
+            return f"its project folders hold more than {MAX_BYTES // 2**20} MB; hand in the code, not data or results"
+        if count > MAX_FILES:
+            return f"its project folders hold more than {MAX_FILES} files; hand in the code, not data or results"
+    return ""
+
+
 def _entry(source: Path, staging: Path) -> Entry:
     student = student_id(source.name)
+    if source.is_symlink():
+        return Entry(student, source, None, f"{source.name} is a link; hand in the files themselves, not a link")
     if source.is_dir():
         root, problem = find_root(source)
-        return Entry(student, source, root, problem)
+        problem = problem or vet_folder(root)
+        return Entry(student, source, None if problem else root, problem)
     if not source.name.lower().endswith(ARCHIVES):
         return Entry(student, source, None, "not a folder or a .zip/.tar.gz archive")
     target = staging / student
@@ -191,6 +266,11 @@ def collect(folder: str | Path, staging: str | Path) -> list[Entry]:
             continue
         entries[entry.student] = entry
     return [entries[k] for k in sorted(entries)]
+
+
+def graded_files(root: Path) -> list[Path]:
+    """The files of a submission that grading reads (:func:`course.handin.submission_files`), as paths."""
+    return [root / rel for rel in submission_files(root)]
 
 
 def digest(entry: Entry) -> str:

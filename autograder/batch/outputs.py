@@ -12,7 +12,7 @@ import csv
 import io
 from pathlib import Path
 
-from autograder import rubric
+from autograder import escape, rubric
 from autograder.batch.store import Record, RowStatus
 from autograder.record import Benchmark, Flag, GradeReport, NotebookGrade, Status
 from autograder.report import render
@@ -83,6 +83,7 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
                + [t.id for t in rubric.TASKS] + [f"bench:{name}" for name in bench_names] + notebook_columns
                + ["flags", "notebook_flags", "seconds", "problem", "graded_at"])
     max_score, max_bonus = rubric.core_total(), rubric.bonus_total()
+    lookalikes = escape.lookalikes(r.student for r in records)
     rows = []
     for r in records:
         report = r.report
@@ -92,6 +93,9 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
                "total": total(r), "status": r.status.value,
                "flags": ";".join(flags(r)), "seconds": round(r.seconds, 1), "problem": r.problem,
                "graded_at": r.graded_at}
+        if r.student in lookalikes:  # two ids that read the same: both rows say so
+            same = ", ".join(lookalikes[r.student])
+            row["problem"] = "; ".join(filter(None, [r.problem, f"id looks like {same}: check who is who"]))
         points = {t.task: t.points for t in report.tasks} if report is not None else {}
         row.update({t.id: points.get(t.id, 0.0) for t in rubric.TASKS})
         row.update({f"bench:{b.name}": b.ratio if b.ratio is not None else "" for b in benchmarks(r)})
@@ -104,7 +108,9 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
 
 
 def write_csv(path: Path, records: list[Record]) -> Path:
+    """grades.csv, every text cell escaped: no control character, no cell a spreadsheet would run as a formula."""
     columns, rows = csv_rows(records)
+    rows = [{k: escape.csv_cell(v) for k, v in row.items()} for row in rows]
     text = io.StringIO(newline="")
     writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
@@ -134,9 +140,12 @@ def headline(record: Record) -> str:
 
 
 def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False) -> list[Path]:
-    text = feedback_text(record, reveal_hidden)
-    title = headline(record)
-    md = f"# {title}\n\n```text\n{text}\n```\n"
+    """feedback/<id>.md and .html: the text escaped (no control character), in a Markdown fence longer than any
+    backtick run of the text, so nothing the student's code printed can close it."""
+    text = escape.control(feedback_text(record, reveal_hidden))
+    title = escape.control(headline(record))
+    fence = escape.fence(text)
+    md = f"# {title}\n\n{fence}text\n{text}\n{fence}\n"
     page = render_template("feedback.html.j2", title=title, text=text)
     return [atomic_write(folder / f"{record.student}.md", md), atomic_write(folder / f"{record.student}.html", page)]
 

@@ -5,7 +5,9 @@ Inside, the worker sees read-only: the system's ``/usr`` (and ``/bin``, ``/lib``
 dynamic linker's cache, the Python installation and virtual environment that run the grader, the kit's
 ``course/`` package and ``autograder/sandbox/`` (the worker and the probes) — never the grading suite, the
 thresholds, the rubric or hidden tests, whose folder is masked by an empty one. Read-write: a private copy of its
-project folder at ``/submission/<project>`` and a private, size-capped ``/tmp``. Nothing else of the host: no home,
+project folder at ``/submission/<project>`` — for a worker, in a tmpfs sized to the files handed in plus the disk
+cap, into which the worker copies them from a read-only ``/handed-in/<project>`` — and a private, size-capped
+``/tmp``. Nothing else of the host: no home,
 no other submission, no repository. New user, PID, network (no network at all: only an unconnected loopback), IPC
 and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
 terminal, and its PID namespace dies with it, taking every process it started along.
@@ -24,6 +26,7 @@ import autograder
 import course
 
 SANDBOX_ROOT = "/submission"
+HANDED_IN = "/handed-in"  # the project as handed in, read-only, when the worker makes its own capped copy
 UID = 65534  # "nobody" inside the user namespace
 
 
@@ -95,15 +98,22 @@ def _device_binds() -> list[str]:
 
 
 def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env: dict[str, str],
-            argv: list[str]) -> list[str]:
-    """The bwrap command that runs ``argv`` with ``project_copy`` at ``/submission/<project>`` (read-write)."""
+            argv: list[str], disk_size: int | None = None) -> list[str]:
+    """The bwrap command that runs ``argv`` with ``project_copy`` at ``/submission/<project>`` (read-write); with
+    ``disk_size``, ``/submission`` is a tmpfs of that many bytes instead, with ``project_copy`` read-only at
+    ``/handed-in/<project>`` for the process to copy (what it writes then stops at the cap)."""
     kit_args, pythonpath = _kit_binds()
+    if disk_size is None:
+        project_args = ["--bind", str(project_copy), f"{SANDBOX_ROOT}/{project}"]
+    else:
+        project_args = ["--size", str(disk_size), "--tmpfs", SANDBOX_ROOT, "--dir", f"{SANDBOX_ROOT}/{project}",
+                        "--ro-bind", str(project_copy), f"{HANDED_IN}/{project}"]
     args = [bwrap, "--unshare-user", "--unshare-pid", "--unshare-net", "--unshare-ipc", "--unshare-uts",
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
             "--hostname", "sandbox", *_system_binds(),
             "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
             *_python_binds(), *kit_args, "--proc", "/proc", "--dev", "/dev", *_device_binds(),
-            "--bind", str(project_copy), f"{SANDBOX_ROOT}/{project}",
+            *project_args,
             "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
     full_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
                 "PYTHONPATH": os.pathsep.join(pythonpath), **env}

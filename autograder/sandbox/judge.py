@@ -13,6 +13,10 @@ A worker's life: start (Python and torch, not charged to the student) → import
 limit for all of them; a file that hangs fails every task of the project at once) → probe calls, each within
 its task's limit and what is left of the submission's. A call that hangs kills the worker, one that crashes it
 gets a fresh worker for the next call; every process the student started dies with the worker.
+
+The judge is bounded against its worker: a reply's length is read first and refused past ``limits.reply`` (nothing
+of it is read), a call ends at its deadline however slowly the reply's bytes trickle, and a reply that does not
+decode is the submission's failure (``invalid``), not the grader's.
 """
 
 from __future__ import annotations
@@ -27,13 +31,14 @@ import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection
 from pathlib import Path
 
+from autograder import escape
 from autograder.record import Note, NoteKind, Status
-from autograder.sandbox import cgroups, isolation, procs
+from autograder.sandbox import cgroups, isolation, procs, wire
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
+from autograder.sandbox.worker import footprint
 from course.errors import CourseError
 from course.handin import copy_files, submission_files
 
@@ -42,13 +47,16 @@ class StudentError(Exception):
     """The student's code failed inside the worker.
 
     ``status``: what the failure was (:class:`autograder.record.Status`; given as a Status or its code, e.g.
-    ``"timeout"``); ``where`` names the student's file and line when known; ``details`` is the trimmed traceback;
-    ``output`` what the code printed during the call; ``notes`` caps that fired on the way; ``file`` the student's
-    file that does not import; ``limit`` the limit that stopped it (seconds or bytes), when a limit did.
+    ``"timeout"``, ``"disk"`` for a write past the disk cap, ``"invalid"`` for a reply that is not plain data, too
+    large or undecodable); ``where`` names the student's file and line when known; ``details`` is the trimmed
+    traceback; ``output`` what the code printed during the call; ``notes`` caps that fired on the way; ``file`` the
+    student's file that does not import; ``limit`` the limit that stopped it (seconds or bytes), when a limit did.
+    Every text is stripped of control characters (:mod:`autograder.escape`): the student's code wrote it.
     """
 
     def __init__(self, status: Status | str, message: str, where: str = "", details: str = "", output: str = "",
                  notes: tuple[str, ...] = (), file: str = "", *, limit: float | None = None):
+        message, where, details, output = (escape.control(t) for t in (message, where, details, output))
         super().__init__(message)
         self.status = status if isinstance(status, Status) else Status(status)
         self.message, self.where, self.details, self.output = message, where, details, output
@@ -93,7 +101,8 @@ class Sandbox:
             lines = [f"isolation: {isolation.version(self.bwrap)} ({self.bwrap})",
                      "  namespaces: user, pid, network (no network), ipc, uts; dies with the grader",
                      f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
-                     f"project read-write; a private /tmp of {format_size(lim.tmp)}; nothing else of the host"]
+                     f"project read-write, in a tmpfs of its size plus {format_size(lim.disk)}; a private /tmp of "
+                     f"{format_size(lim.tmp)}; nothing else of the host"]
         else:
             lines = [f"isolation: NONE — {self.reason}; student code runs with your own permissions"]
         lines.append(f"memory: {format_size(lim.memory)} per worker, by "
@@ -101,6 +110,7 @@ class Sandbox:
         nproc = "RLIMIT_NPROC" + (" (not enforced: the grader runs as root)" if root and not group else "")
         lines.append(f"processes: {lim.processes} per worker, by " + (f"{group} (pids.max)" if group else nproc))
         lines += [f"threads: {lim.threads} per worker", f"output kept: {format_size(lim.output)} per worker",
+                  f"replies: {format_size(lim.reply)} each, read within the call's time limit",
                   f"time: each task's own limit per call; {lim.import_seconds:g} s to import a project's files; "
                   f"{lim.submission_seconds:g} s for the whole submission"]
         return lines
@@ -157,6 +167,10 @@ class _Crashed(Exception):
     pass
 
 
+class _Invalid(Exception):
+    """The worker sent something the judge does not accept (the message says what, to the student)."""
+
+
 @dataclass
 class Launch:
     """How to start a process on a private copy of a project folder (``<copy>/<project>``): inside bubblewrap
@@ -167,13 +181,14 @@ class Launch:
     folder: Path
     cgroup: cgroups.Cgroup | None
     env: dict
+    disk: int | None = None  # in bubblewrap: ``folder`` is read-only and the process copies it into a capped tmpfs
 
     @classmethod
-    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None) -> "Launch":
+    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> "Launch":
         lim = sandbox.limits
         base = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
                 "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg", **(env or {})}
-        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base)
+        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base, disk)
 
     @property
     def root(self) -> str:
@@ -191,7 +206,8 @@ class Launch:
         with :attr:`popen_env`; :attr:`env` is left as it is, so a second command is wrapped the same way."""
         if self.sandbox.bwrap:
             command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
-                                        tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv)
+                                        tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv,
+                                        disk_size=self.disk)
         else:
             command = list(argv)
         if self.cgroup is not None:
@@ -247,7 +263,7 @@ class Worker:
         self.modules = tuple(modules)
         self.budget = budget
         self.proc: subprocess.Popen | None = None
-        self.conn: Connection | None = None
+        self.conn: socket.socket | None = None
         self.output = Output(self.limits.output)
         self.cgroup: cgroups.Cgroup | None = None
         self.copy: Path | None = None
@@ -258,15 +274,27 @@ class Worker:
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
-        """The command line, environment and working folder of a fresh worker on a fresh copy of the project."""
+        """The command line, environment and working folder of a fresh worker on a fresh copy of the project.
+
+        The submission's files (:func:`course.handin.submission_files`: regular files, no link followed, no venv or
+        cache) are copied into a host folder. In bubblewrap that folder is bound read-only and the worker copies it
+        again into a tmpfs of its size plus ``limits.disk``: whatever it writes stops there. Without bubblewrap the
+        host folder is the worker's copy (no disk cap).
+        """
         self.copy = Path(tempfile.mkdtemp(prefix=f"autograder-{self.project}-"))
         target = self.copy / self.project
         target.mkdir()
         copy_files(self.root, submission_files(self.root, (self.project,)), self.copy)
-        launch = Launch.prepare(self.sandbox, target)
+        if self.sandbox.bwrap:  # the copy, read-only, is copied again by the worker into a tmpfs of capped size
+            launch = Launch.prepare(self.sandbox, target, disk=footprint(target) + self.limits.disk)
+            extra = ["--copy-from", f"{isolation.HANDED_IN}/{self.project}"]
+        else:
+            launch = Launch.prepare(self.sandbox, target)
+            extra = []
         self.cgroup = launch.cgroup
         return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
-                               "--threads", str(self.limits.threads), *launch.caps]), launch.popen_env, str(target)
+                               "--threads", str(self.limits.threads), *launch.caps, *extra]), launch.popen_env, \
+            str(target)
 
     def start(self) -> None:
         """Start the worker, wait until it is ready, and import the project's files."""
@@ -277,13 +305,13 @@ class Worker:
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
         finally:
             child.close()
-        self.conn = Connection(parent.detach())
+        self.conn = parent
         self.output = Output(self.limits.output)
         self.output.follow(self.proc.stdout)
         mark = self.output.mark()
         try:
             ready = self._receive(time.monotonic() + self.limits.startup_seconds)
-        except _Crashed:
+        except (_Crashed, _Invalid):
             ready = None
         if ready is None or ready.get("status") != "ready":
             tail = self.output.since(mark)
@@ -296,11 +324,17 @@ class Worker:
 
     def _import(self, mark) -> None:
         oom_before = self.cgroup.oom_kills() if self.cgroup else 0
-        self.conn.send_bytes(encode({"import": list(self.modules)}))
         limit = self.limits.import_seconds
         try:
+            self._send({"import": list(self.modules)}, time.monotonic() + limit)
             reply = self._receive(time.monotonic() + limit)
-        except _Crashed:
+        except _Invalid as exc:
+            self.import_failure = StudentError(
+                "import", f"{self.importing}.py sent the grader something it cannot read while being imported: {exc}",
+                output=self.output.since(mark), file=f"{self.importing}.py")
+            self.stop()
+            raise self.import_failure from None
+        except (_Crashed, OSError):
             how, _ = self._exit_code()
             if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
                 cap = self._memory_cap()
@@ -324,7 +358,9 @@ class Worker:
                 output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py", limit=limit)
             self.stop()
             raise self.import_failure
-        self.import_errors = dict(reply.get("failed", {}))
+        failed = reply.get("failed", {})
+        self.import_errors = {escape.control(str(k)): escape.control(str(v))
+                              for k, v in (failed.items() if isinstance(failed, dict) else ())}
 
     def _exit_code(self) -> tuple[str, int | None]:
         """How the worker ended, in words, and the signal that (likely) killed it: see :func:`describe_exit`."""
@@ -364,17 +400,36 @@ class Worker:
         return self.output.since((0, 0), lines)
 
     # -- calls -------------------------------------------------------------------------------------
+    def _send(self, message: dict, deadline: float) -> None:
+        """Send a request; a worker that stops reading cannot hold the judge past ``deadline`` (it counts as hung)."""
+        try:
+            wire.send(self.conn, encode(message), deadline)
+        except wire.Deadline:
+            raise _Crashed from None
+
     def _receive(self, deadline: float):
-        """The next final message, or None at ``deadline``; ``importing`` notes update :attr:`importing`."""
+        """The next final message, or None at ``deadline``; ``importing`` notes update :attr:`importing`.
+
+        _Invalid for a message longer than ``limits.reply`` (refused from its length, unread) or one that does not
+        decode to a dict of plain data; _Crashed when the worker's end closes."""
         while True:
-            if not self.conn.poll(max(deadline - time.monotonic(), 0)):
-                return None
             try:
-                message = decode(self.conn.recv_bytes())
+                data = wire.receive(self.conn, deadline, self.limits.reply)
+            except wire.Deadline:
+                return None
+            except wire.FrameTooLarge as exc:
+                raise _Invalid(f"a reply of {exc.size / 2**20:.0f} MiB, more than the {format_size(self.limits.reply)}"
+                               " the grader accepts") from None
             except (EOFError, OSError):
                 raise _Crashed from None
+            try:
+                message = decode(data)
+            except Exception as exc:  # noqa: BLE001 - whatever the bytes were, they are not plain data
+                raise _Invalid(f"a reply that is not plain data ({type(exc).__name__})") from None
+            if not isinstance(message, dict):
+                raise _Invalid(f"a reply that is not a message ({type(message).__name__})")
             if message.get("status") == "importing":
-                self.importing = message.get("module", "")
+                self.importing = str(message.get("module", ""))
                 continue
             return message
 
@@ -413,9 +468,17 @@ class Worker:
         limit = min(timeout, budget_left)
         mark = self.output.mark()
         before = (self.cgroup.oom_kills(), self.cgroup.pids_refusals()) if self.cgroup else (0, 0)
+        deadline = time.monotonic() + limit
         try:
-            self.conn.send_bytes(encode({"probe": probe, "kwargs": kwargs}))
-            reply = self._receive(time.monotonic() + limit)
+            self._send({"probe": probe, "kwargs": kwargs}, deadline)
+            reply = self._receive(deadline)
+        except _Invalid as exc:
+            notes = self._notes(mark)
+            self.stop()
+            raise StudentError("invalid", f"your code sent the grader {exc}",
+                               details="Return tensors, numbers, strings, lists or dicts of reasonable size, and "
+                                       "never write on the grader's socket.",
+                               output=self.output.since(mark), notes=notes) from None
         except (_Crashed, BrokenPipeError, OSError):
             return self._crashed(mark, before)
         if reply is None:
@@ -429,7 +492,7 @@ class Worker:
                 output=self.output.since(mark), notes=notes)
         if reply.get("status") == "ok":
             return reply.get("value")
-        status = Status.from_worker(str(reply.get("kind", "exception")))
+        status = Status.from_worker(str(reply.get("kind", "exception")))  # the reply may be forged
         if self.cgroup is not None and self.cgroup.pids_refusals() > before[1]:
             status = Status.PROCESSES
         message, limit = str(reply.get("message", "unknown error")), None
@@ -439,6 +502,10 @@ class Worker:
             text = f"too many processes (limit {self.limits.processes})"
             self._fire(NoteKind.PROCESSES, text)
             message, limit = f"{text}: {message}", self.limits.processes
+        elif status is Status.DISK:
+            text = f"ran out of disk (limit {format_size(self.limits.disk)})"
+            self._fire(NoteKind.DISK, text)
+            message, limit = f"{text}: {message}", self.limits.disk
         raise StudentError(status, message, str(reply.get("where", "")), str(reply.get("details", "")),
                            self.output.since(mark), self._notes(mark), str(reply.get("file", "")), limit=limit)
 

@@ -9,6 +9,8 @@ processes (and threads)       64                the cgroup's ``pids.max``, else 
 compute threads               1                 ``torch.set_num_threads`` and ``OMP_NUM_THREADS``
 output kept                   1 MB              the judge reads the worker's output and keeps the first 1 MB
 private ``/tmp``              256 MiB           a size-capped tmpfs (bubblewrap ``--size``)
+disk (the project's copy)     256 MiB           the copy lives in a tmpfs of the files handed in plus this cap
+one reply of the worker       64 MiB            the judge reads a reply's length first and refuses a longer one
 one call (per task)           the task's limit  the judge kills the worker
 importing the student's files 30 s              the judge kills the worker; the project's tasks all fail at once
 the whole submission          900 s             the judge refuses further calls
@@ -54,6 +56,8 @@ class Limits:
     threads: int = 1                 # compute threads of PyTorch / OpenMP
     output: int = 10**6              # bytes of the worker's output kept
     tmp: int = 256 * 2**20           # bytes of the private /tmp
+    disk: int = 256 * 2**20          # bytes the worker may write into its copy of the project, beyond the copy
+    reply: int = 64 * 2**20          # bytes of one message from the worker
     import_seconds: float = 30.0     # importing the student's files of one project
     startup_seconds: float = 120.0   # the worker's own start (Python and torch), not charged to the student
     submission_seconds: float = 900.0  # every call of the submission together
@@ -68,11 +72,13 @@ class Limits:
         """The pytest options that carry these caps from a command to the grading process."""
         return ["--memory", str(self.memory), "--max-processes", str(self.processes), "--threads", str(self.threads),
                 "--max-output", str(self.output), "--tmp-size", str(self.tmp),
+                "--disk-size", str(self.disk), "--max-reply", str(self.reply),
                 "--import-limit", f"{self.import_seconds:g}", "--submission-limit", f"{self.submission_seconds:g}"]
 
     def describe(self) -> list[str]:
         return [f"memory {format_size(self.memory)}", f"processes {self.processes}", f"threads {self.threads}",
                 f"output kept {format_size(self.output)}", f"/tmp {format_size(self.tmp)}",
+                f"disk {format_size(self.disk)}", f"reply {format_size(self.reply)}",
                 f"import {self.import_seconds:g} s", f"submission {self.submission_seconds:g} s"]
 
 
@@ -111,6 +117,10 @@ def add_limit_options(add) -> None:
                     f"(default {format_size(d.output)}; the rest is cut)")
     add("--tmp-size", default=str(d.tmp), help=f"size of the worker's private /tmp "
                     f"(default {format_size(d.tmp)})")
+    add("--disk-size", default=str(d.disk), help=f"what a worker may write into its copy of the project "
+                    f"(default {format_size(d.disk)})")
+    add("--max-reply", default=str(d.reply), help=f"largest message a worker may send back "
+                    f"(default {format_size(d.reply)})")
     add("--import-limit", type=float, default=d.import_seconds,
                     help=f"seconds to import a project's files (default {d.import_seconds:g})")
     add("--submission-limit", type=float, default=d.submission_seconds,
@@ -121,11 +131,13 @@ def limits_from(get) -> Limits:
     """The :class:`Limits` of parsed options; ``get(name)`` returns an option's value (``--max-output`` →
     ``get("max_output")``). A bad size is a ValueError naming the option."""
     sizes = {}
-    for name, option in (("memory", "memory"), ("output", "max_output"), ("tmp", "tmp_size")):
+    for name, option in (("memory", "memory"), ("output", "max_output"), ("tmp", "tmp_size"),
+                         ("disk", "disk_size"), ("reply", "max_reply")):
         try:
             sizes[name] = parse_size(get(option))
         except ValueError as exc:
             raise ValueError(f"--{option.replace('_', '-')}: {exc}") from None
     return Limits(memory=sizes["memory"], processes=int(get("max_processes")), threads=int(get("threads")),
-                  output=sizes["output"], tmp=sizes["tmp"], import_seconds=float(get("import_limit")),
+                  output=sizes["output"], tmp=sizes["tmp"], disk=sizes["disk"], reply=sizes["reply"],
+                  import_seconds=float(get("import_limit")),
                   submission_seconds=float(get("submission_limit")))

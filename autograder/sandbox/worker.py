@@ -13,7 +13,11 @@ serves requests on the socket ``FD`` until it closes:
    "details": ...}``; ``kind`` is ``not_implemented`` for a stub that still raises ``NotImplementedError``,
    ``import`` for a file that does not import, ``missing`` for a class or function the handout names that the
    file does not define, ``memory`` or ``processes`` when a cap refused an allocation or a
-   fork, ``exception`` otherwise.
+   fork, ``disk`` when a write found no space left, ``exception`` otherwise.
+
+With ``--copy-from FOLDER`` (inside the sandbox: the project as handed in, read-only) the worker first copies the
+project into ``ROOT/PROJECT`` (a size-capped tmpfs): regular files and folders only — never a link, a device or a
+fifo — and no cache or results folder (:func:`copy_project`).
 """
 
 from __future__ import annotations
@@ -23,10 +27,43 @@ import errno
 import importlib
 import os
 import resource
+import shutil
+import stat
 import sys
 import traceback
 from multiprocessing.connection import Connection
 from pathlib import Path
+
+IGNORED = {"__pycache__", ".ipynb_checkpoints", "results", ".git"}  # and *.pyc: never copied into a worker
+PAGE = 4096
+
+
+def project_files(source: Path):
+    """``(relative path, size)`` of every regular file of ``source`` a worker gets, walked without following links
+    (a link, a device or a fifo is left out; so are caches and results)."""
+    for folder, dirs, files in os.walk(source, followlinks=False):
+        dirs[:] = [d for d in dirs if d not in IGNORED and not os.path.islink(os.path.join(folder, d))]
+        for name in files:
+            path = os.path.join(folder, name)
+            if name.endswith(".pyc"):
+                continue
+            st = os.lstat(path)
+            if stat.S_ISREG(st.st_mode):
+                yield os.path.relpath(path, source), st.st_size
+
+
+def footprint(source: Path) -> int:
+    """Bytes a copy of :func:`project_files` takes in a tmpfs (whole pages, one more per file for its folder)."""
+    return sum((size + 2 * PAGE - 1) // PAGE * PAGE for _, size in project_files(source)) + PAGE
+
+
+def copy_project(source: Path, target: Path) -> None:
+    """Copy :func:`project_files` of ``source`` into ``target``, streaming (a file is never read whole)."""
+    target.mkdir(parents=True, exist_ok=True)
+    for rel, _ in project_files(source):
+        (target / rel).parent.mkdir(parents=True, exist_ok=True)
+        with open(source / rel, "rb") as src, open(target / rel, "wb") as dst:
+            shutil.copyfileobj(src, dst, 1 << 20)
 
 
 class Context:
@@ -53,10 +90,12 @@ class Context:
 
 
 def _kind(exc: BaseException) -> str:
-    """``memory`` or ``processes`` when a cap refused an allocation or a fork, else ``exception`` (the codes of
-    :class:`autograder.record.Status`; the judge trusts only the student's own statuses from here)."""
+    """``memory``, ``processes`` or ``disk`` when a cap refused an allocation, a fork or a write, else ``exception``
+    (the codes of :class:`autograder.record.Status`; the judge trusts only the student's own statuses from here)."""
     import torch
 
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk"
     if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (isinstance(exc, OSError)
                                                                    and exc.errno == errno.ENOMEM):
         return "memory"
@@ -159,7 +198,10 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--rlimit-data", type=int, default=None)
     parser.add_argument("--rlimit-nproc", type=int, default=None)
+    parser.add_argument("--copy-from", default=None)
     args = parser.parse_args(argv)
+    if args.copy_from:
+        copy_project(Path(args.copy_from), Path(args.root) / args.project)
     cap_self(args.rlimit_data, args.rlimit_nproc)
     for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
         os.environ[name] = str(args.threads)
