@@ -51,6 +51,20 @@ def add_arguments(parser) -> None:
                         help="also compare the submissions' code (OUT/similarity/, and a section of report.html)")
     add_similarity_options(parser)
     add_sandbox_arguments(parser)
+    add_semester_arguments(parser)
+
+
+def add_semester_arguments(parser) -> None:
+    from autograder.lms import CHOICES
+
+    parser.add_argument("--lms", choices=CHOICES, default="auto",
+                        help="how the class folder (or archive) is laid out (default: auto, which says what it found)")
+    parser.add_argument("--roster", metavar="CSV", default=None,
+                        help="the class list: student_id, and name, email, lms_id, sis_login_id, section, github")
+    parser.add_argument("--config", metavar="TOML", default=None,
+                        help="the course file: deadline, late policy, extensions (default: ./course.toml if any)")
+    parser.add_argument("--overrides", metavar="CSV", default=None,
+                        help="grades changed by hand: student,task,points,reason,who,when (docs/course-file.md)")
 
 
 class Progress:
@@ -99,7 +113,10 @@ def check_folder(path: str) -> Path:
 
 
 def _check_inputs(args) -> Path:
-    folder = check_folder(args.folder)
+    from autograder.batch.intake import ARCHIVES
+
+    path = Path(args.folder).expanduser()
+    folder = path if path.is_file() and path.name.lower().endswith(ARCHIVES) else check_folder(args.folder)
     if args.jobs is not None and args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
     out = Path(args.out).expanduser()
@@ -120,7 +137,13 @@ def run(args) -> int:
     limits = limits_of(args)
     sandbox = Sandbox.choose("off" if args.no_sandbox else "require", limits)  # refuses without --no-sandbox
     out = Path(args.out).expanduser()
-    entries = intake.collect(folder, out / ".staging")
+    from autograder import lms, semester
+
+    term = semester.load(args.config, args.roster, args.overrides)
+    prepared = lms.prepare(folder, args.lms, out / ".staging-lms", roster=term.roster, limit=term.limit, tz=term.tz)
+    print(prepared.summary(), file=sys.stderr)
+    entries = intake.collect(prepared.folder, out / ".staging")
+    prepared.explain(entries)
     if not entries:
         raise CourseError(f"{folder} holds no submission (one folder or .zip/.tar.gz archive per student)")
     known = {e.student for e in entries}
@@ -199,7 +222,9 @@ def run(args) -> int:
     records = [r for r in (store.get(e.student) for e in entries) if r is not None]
     if course is not None:
         _merge_gradebook(course, records)
-    paths = write_all(out, records, reveal_hidden=args.reveal_hidden)
+    finals = semester.apply(records, prepared, term, store)
+    paths = write_all(out, [f.record for f in finals if f.record is not None], reveal_hidden=args.reveal_hidden)
+    paths += semester.exports.write_all(out, finals, term)
     store.close()
     graded = sum(r.report is not None for r in records)
     print(f"{'interrupted: ' if interrupted else ''}graded {len(todo)} submission(s) in {wall:.0f} s"
