@@ -224,7 +224,7 @@ def run(args) -> int:
         _merge_gradebook(course, records)
     finals = semester.apply(records, prepared, term, store)
     paths = write_all(out, [f.record for f in finals if f.record is not None], reveal_hidden=args.reveal_hidden)
-    paths += semester.exports.write_all(out, finals, term)
+    paths += [p for p in semester.exports.write_all(out, finals, term) if p not in paths]
     store.close()
     graded = sum(r.report is not None for r in records)
     print(f"{'interrupted: ' if interrupted else ''}graded {len(todo)} submission(s) in {wall:.0f} s"
