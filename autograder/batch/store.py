@@ -43,7 +43,7 @@ CREATE TABLE IF NOT EXISTS history (
     id        INTEGER PRIMARY KEY,
     student   TEXT NOT NULL,
     kind      TEXT NOT NULL,   -- "override" | "late": what was applied on top of the grading
-    detail    TEXT NOT NULL,   -- JSON: what it was (the override's row; the lateness and the penalty)
+    detail    TEXT NOT NULL,   -- JSON: what it was (the override's row, or the lateness and the penalty)
     at        TEXT NOT NULL,   -- when this kit first applied it
     UNIQUE (student, kind, detail)
 );
