@@ -233,3 +233,34 @@ def test_the_moodle_demo_gives_the_plain_points_and_a_feedback_zip(plain, tmp_pa
     assert rows["599"]["roster"] == "not on the roster" and "not_on_roster" in rows["599"]["flags"]
     with zipfile.ZipFile(tmp_path / "out" / "feedback-moodle.zip") as z:
         assert "Inès Müller_504_assignsubmission_file_/feedback.html" in z.namelist()
+
+
+def _zip(path: Path, root: Path, prefix: str = "", only: str = "") -> tuple[Path, str]:
+    with zipfile.ZipFile(path, "w") as z:
+        for rel, data in _files(root).items():
+            if rel.startswith(only):
+                z.writestr(prefix + (rel.split("/", 1)[1] if prefix == "flat/" else rel), data)
+    return path, path.name
+
+
+def test_projects_zipped_apart_or_files_zipped_flat_make_one_submission(tmp_path):
+    from autograder.lms.staging import gather
+
+    apart = [_zip(tmp_path / "p1.zip", DEMO / "ada", "p1/", "project1"), _zip(tmp_path / "p2.zip", DEMO / "ada",
+                                                                             "", "project2")]
+    assert gather(apart, tmp_path / "a", tmp_path / "raw") == ""
+    assert _files(tmp_path / "a") == _files(DEMO / "ada")
+    flat = [_zip(tmp_path / "files.zip", DEMO / "ada", "flat/")]
+    assert gather(flat, tmp_path / "b", tmp_path / "raw") == ""
+    assert _files(tmp_path / "b") == _files(DEMO / "ada")
+
+
+def test_two_copies_of_a_project_are_a_problem_not_a_guess(tmp_path):
+    from autograder.lms.staging import gather
+
+    twice = [_zip(tmp_path / "one.zip", DEMO / "ada", "", "project1"), _zip(tmp_path / "two.zip", DEMO / "emma",
+                                                                            "", "project1")]
+    problem = gather(twice, tmp_path / "a", tmp_path / "raw")
+    assert "several folders hold project1/" in problem
+    entry = intake.collect(tmp_path, tmp_path / "intake")
+    assert not next(e for e in entry if e.student == "a").usable

@@ -68,22 +68,39 @@ def holds_project(folder: Path) -> bool:
     return any((folder / p).is_dir() and not (folder / p).is_symlink() for p in PROJECTS)
 
 
-def find_project_root(folder: Path, max_depth: int = MAX_DEPTH) -> tuple[Path | None, str]:
-    """The shallowest folder under ``folder`` (itself included) that holds project1/ or project2/, searched
-    breadth-first up to ``max_depth`` levels; two at the same depth is a problem (which one is the submission?)."""
-    level = [folder]
+def find_project_roots(folder: Path, max_depth: int = MAX_DEPTH) -> tuple[list[Path], str]:
+    """The folders under ``folder`` (itself included, up to ``max_depth`` levels down, not inside one another) that
+    hold project1/ or project2/. Several are one submission when each holds other projects (project1.zip and
+    project2.zip uploaded apart); two holding the same project is a problem (which one is meant?)."""
+    found, level = [], [folder]
     for _ in range(max_depth + 1):
-        found = [f for f in level if holds_project(f)]
-        if len(found) == 1:
-            return found[0], ""
-        if len(found) > 1:
-            names = ", ".join(sorted(f.relative_to(folder).as_posix() for f in found))
-            return None, f"several folders hold a project ({names}); hand in one folder laid out like assignments/"
-        level = [p for f in level for p in sorted(f.iterdir())
+        found += [f for f in level if holds_project(f)]
+        level = [p for f in level if not holds_project(f) for p in sorted(f.iterdir())
                  if p.is_dir() and not p.is_symlink() and _visible(p)]
         if not level:
             break
-    return None, ""
+    for project in PROJECTS:
+        holders = [f for f in found if (f / project).is_dir()]
+        if len(holders) > 1:
+            names = ", ".join(sorted(f.relative_to(folder).as_posix() for f in holders))
+            return [], (f"several folders hold {project}/ ({names}); hand in one folder laid out like "
+                        "assignments/")
+    return found, ""
+
+
+def loose_files(folder: Path) -> tuple[dict[str, Path], str]:
+    """Student files (:data:`PLACES`) lying anywhere under ``folder`` without their project folder (a zip of the
+    files themselves); a name found twice is a problem (which one is meant?)."""
+    found: dict[str, list[Path]] = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if path.is_file() and not path.is_symlink() and plain_name(path.name) in PLACES \
+                and all(_visible(Path(p)) for p in rel.parts) and len(rel.parts) <= MAX_DEPTH + 1:
+            found.setdefault(plain_name(path.name), []).append(path)
+    twice = sorted(name for name, paths in found.items() if len(paths) > 1)
+    if twice:
+        return {}, f"{', '.join(twice)} found in several places; hand in one folder laid out like assignments/"
+    return {name: paths[0] for name, paths in found.items()}, ""
 
 
 def unpack_nested(folder: Path, rounds: int = 2) -> list[str]:
@@ -143,16 +160,19 @@ def gather(sources: list[tuple[Path, str]], target: Path, raw: Path) -> str:
                 else:
                     copy_file(source, raw / f"{index:03d}" / name, budget)
         problems += unpack_nested(raw)
-        root, problem = find_project_root(raw)
+        roots, problem = find_project_roots(raw)
+        if not roots and not problem:
+            loose, problem = loose_files(raw)  # a zip of the files themselves: placed by name like flat uploads
+            flat = {**loose, **flat}
         target.mkdir(parents=True)
-        if root is not None:
+        for root in roots:
             for project in PROJECTS:
                 if (root / project).is_dir():
                     copy_tree(root / project, target / project, budget)
         for name, source in sorted(flat.items()):
             if not (target / PLACES[name] / name).exists():
                 copy_file(source, target / PLACES[name] / name, budget)
-        if root is None and not flat:
+        if not roots and not flat:
             copy_tree(raw, target, budget)  # nothing recognisable: the intake says what is wrong with it
             problems.append(problem)
     except StagingError as exc:

@@ -56,7 +56,7 @@ def grades_rows(finals) -> tuple[list[str], list[dict]]:
             "overrides": "; ".join(o.text() for o in f.overrides)})
         row.setdefault("max_bonus", rubric.bonus_total())
         if f.unmatched:
-            row["flags"] = ";".join(x for x in (row.get("flags", ""), "not_on_roster") if x)
+            row["flags"] = ";".join(x for x in (str(row.get("flags", "")), "not_on_roster") if x)
         out.append(row)
     return columns, out
 
