@@ -43,6 +43,7 @@ KIT = Path(__file__).resolve().parent.parent
 SOLUTIONS, ASSIGNMENTS, PLAIN = KIT / "solutions", KIT / "assignments", KIT / "tests" / "fixtures" / "plain"
 CLASS = KIT / "examples" / "class"
 LMS = KIT / "examples" / "lms"
+LMS_WORK = {"grades", "grades-moodle", "grades-github", "clone"}  # what the instructor guide's week writes into examples/lms/ (ignored by git)
 FIXED_TIME = (2026, 11, 23, 12, 0, 0)  # archive timestamps, so a rebuild is byte-identical
 
 
@@ -336,17 +337,21 @@ def main(argv=None) -> int:
         fresh, fresh_lms = Path(tmp) / "class", Path(tmp) / "lms"
         build(fresh)
         build_lms(fresh_lms, fresh)
-        diff = differences(fresh, CLASS) + [f"lms/{d}" for d in differences(fresh_lms, LMS)]
+        diff = differences(fresh, CLASS) + [f"lms/{d}" for d in differences(fresh_lms, LMS)
+                                            if d.split("/")[0] not in LMS_WORK]
         if args.check:
             if diff:
                 print("examples/ is out of date (python examples/build_class.py):\n  " + "\n  ".join(diff))
                 return 1
             print("examples/class/ and examples/lms/ are up to date")
             return 0
-        for built, target in ((fresh, CLASS), (fresh_lms, LMS)):
-            if target.exists():
-                shutil.rmtree(target)
-            shutil.copytree(built, target)
+        if CLASS.exists():
+            shutil.rmtree(CLASS)
+        shutil.copytree(fresh, CLASS)
+        for path in LMS.iterdir() if LMS.exists() else []:
+            if path.name not in LMS_WORK:
+                shutil.rmtree(path) if path.is_dir() else path.unlink()
+        shutil.copytree(fresh_lms, LMS, dirs_exist_ok=True)
     print(f"wrote {CLASS} ({len(list(CLASS.iterdir()))} entries) and {LMS}")
     return 0
 
