@@ -69,6 +69,9 @@ def test_a_canvas_download_is_gathered_per_student(tmp_path):
     subs = prepared.submissions
     assert [subs[s].lms_id for s in STUDENTS] == ["340001", "340002", "340003", "340004"]
     assert subs["ada"].name == "lovelaceada" and subs["emma"].late and not subs["ada"].late
+    from autograder.lms import canvas
+
+    assert canvas.NAME.match("lovelaceada_340001_text.html")["file"] == "text.html"  # a text entry
     for student in STUDENTS:  # flat files placed, the re-uploaded models-1.py kept, a repository zip two levels deep
         assert _files(entries[student].root) == _files(DEMO / student), student
     assert any("models.py" in a for a in subs["ada"].attempts[1:])  # the first upload, listed not graded
@@ -121,14 +124,33 @@ def test_github_classroom_grades_the_last_commit_within_the_limit(github, tmp_pa
 
 
 @needs_git
-def test_a_repository_never_runs_its_hooks(github, tmp_path):
-    repo = next(github.iterdir())
+def test_the_graded_commit_is_read_from_git_not_from_the_working_tree(github, tmp_path):
+    """Nothing is checked out (no hook, no filter runs): a file changed but not committed is not graded, and the
+    repository is left as it was."""
+    repo = github / "mini-projects-ada-l"
+    models = repo / "project1" / "models.py"
+    models.write_text("# not committed\n")
     marker = tmp_path / "ran"
     hook = repo / ".git" / "hooks" / "post-checkout"
     hook.write_text(f"#!/bin/sh\ntouch {marker}\n")
     hook.chmod(0o755)
-    _staged(github, tmp_path)
-    assert not marker.exists()
+    try:
+        _, entries = _staged(github, tmp_path)
+        assert _files(entries["ada"].root) == _files(DEMO / "ada")
+        assert models.read_text() == "# not committed\n" and not marker.exists()
+    finally:
+        hook.unlink()
+        subprocess.run(["git", "-C", str(repo), "checkout", "-q", "--", "project1/models.py"], check=True)
+
+
+def test_repositories_are_named_by_the_rosters_github_usernames():
+    from autograder.lms.github_classroom import usernames
+
+    repos = [Path("hw1-john-a"), Path("hw1-john-b"), Path("hw1-mary")]
+    assert list(usernames(repos, []).values()) == ["john-a", "john-b", "mary"]
+    two = [Path("hw1-john-a"), Path("hw1-john-b")]  # the shared prefix eats part of the usernames...
+    assert list(usernames(two, []).values()) == ["a", "b"]
+    assert list(usernames(two, ["John-A", "john-b", "b"]).values()) == ["John-A", "john-b"]  # ...not the roster
 
 
 def test_an_unknown_lms_name_and_a_missing_path_are_messages(tmp_path):

@@ -15,7 +15,8 @@ from pathlib import Path
 from autograder.lms import Context, Submission, visible
 from autograder.lms.staging import CANVAS_COPY, gather
 
-NAME = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<user>\d+)_(?P<attachment>\d+)_(?P<file>.+)$")
+# the attachment id is missing on a text entry (lastfirst_userid_text.html)
+NAME = re.compile(r"^(?P<name>[^_]+?)(?P<late>_LATE)?_(?P<user>\d+)(?:_(?P<attachment>\d+))?_(?P<file>.+)$")
 
 
 def recognises(path: Path) -> bool:
@@ -39,7 +40,7 @@ def read(folder: Path, ctx: Context) -> list[Submission]:
             gather([(path, path.name)], *ctx.entry(sub.key))
             subs.append(sub)
             continue
-        groups.setdefault(match["user"], []).append((int(match["attachment"]), path, match))
+        groups.setdefault(match["user"], []).append((int(match["attachment"] or 0), path, match))
     for user, files in sorted(groups.items()):
         files.sort(key=lambda f: f[0])  # oldest upload first
         latest: dict[str, tuple[int, Path, re.Match]] = {}

@@ -47,14 +47,14 @@ def git(repo: Path, *args: str, data: bytes | None = None) -> bytes:
     return done.stdout
 
 
-def commits(repo: Path) -> list[tuple[str, datetime, str]]:
-    """The commits reachable from HEAD, newest first: (hash, commit time (aware), subject)."""
-    out = git(repo, "log", "HEAD", "--format=%H%x1f%cI%x1f%s%x1e").decode(errors="replace")
+def commits(repo: Path) -> list[tuple[str, datetime, str, str]]:
+    """The commits reachable from HEAD, newest first: (hash, commit time (aware), subject, author's name)."""
+    out = git(repo, "log", "HEAD", "--format=%H%x1f%cI%x1f%s%x1f%an%x1e").decode(errors="replace")
     found = []
     for line in out.split("\x1e"):
         if line.strip():
-            sha, when, subject = line.strip("\n").split("\x1f", 2)
-            found.append((sha, datetime.fromisoformat(when), subject))
+            sha, when, subject, author = line.strip("\n").split("\x1f", 3)
+            found.append((sha, datetime.fromisoformat(when), subject, author))
     return sorted(found, key=lambda c: c[1], reverse=True)
 
 
@@ -83,17 +83,22 @@ def export_tree(repo: Path, commit: str, target: Path) -> None:
         pos = end + 1 + size + 1
 
 
-def usernames(repos: list[Path], ctx: Context) -> dict[Path, str]:
-    """Each repository's GitHub username: the name after the prefix every repository shares (up to a ``-``)."""
+def usernames(repos: list[Path], github: list[str]) -> dict[Path, str]:
+    """Each repository's GitHub username: the roster's ``github`` name it ends with (``-<username>``, the longest),
+    else the name after the prefix every repository shares (up to a ``-``)."""
     names = [r.name for r in repos]
     prefix = os.path.commonprefix(names) if len(names) > 1 else names[0].split("-", 1)[0] + "-"
     prefix = prefix[: prefix.rfind("-") + 1] if "-" in prefix else ""
     if len(names) > 1 and any(n == prefix.rstrip("-") for n in names):
         prefix = ""
-    return {r: r.name[len(prefix):] or r.name for r in repos}
+    found = {}
+    for repo in repos:
+        known = [g for g in github if repo.name.lower().endswith(f"-{g.lower()}")]
+        found[repo] = max(known, key=len) if known else (repo.name[len(prefix):] or repo.name)
+    return found
 
 
-def _short(commit: tuple[str, datetime, str]) -> str:
+def _short(commit: tuple[str, datetime, str, str]) -> str:
     return f"{commit[0][:10]} {commit[1].isoformat()} {commit[2][:60]}"
 
 
@@ -106,13 +111,20 @@ def read(folder: Path, ctx: Context) -> list[Submission]:
             sub = ctx.add(Submission("", source=path.name, problem="not a git repository"), path.name)
             gather([(path, path.name)], *ctx.entry(sub.key))
             subs.append(sub)
-    users = usernames(repos, ctx) if repos else {}
+    github = [s.github for s in getattr(ctx.roster, "students", []) if s.github]
+    users = usernames(repos, github) if repos else {}
     for repo in repos:
-        user = users[repo]
-        sub = ctx.add(Submission("", lms_id=user, source=repo.name), user, login=user)
-        target, raw = ctx.entry(sub.key)
+        user, problem = users[repo], ""
         try:
             history = commits(repo)
+        except (GitError, ValueError) as exc:
+            history, problem = [], str(exc)
+        sub = ctx.add(Submission("", lms_id=user, name=history[0][3] if history else "", source=repo.name), user,
+                      login=user)
+        target, raw = ctx.entry(sub.key)
+        try:
+            if not history:
+                raise GitError(problem)
             limit = ctx.limit(sub.student or sub.key)
             graded = [c for c in history if limit is None or c[1] <= limit]
             sub.later_commits = [_short(c) for c in history if c not in graded]
