@@ -173,6 +173,7 @@ def adjustments(final: Final, deadline: datetime | None) -> str:
     if sub is not None and sub.graded_commit:
         lines.append(f"Graded commit: {sub.graded_commit[:10]}"
                      + (f"; {len(sub.later_commits)} later commit(s) not graded" if sub.later_commits else ""))
+        lines += [f"  not graded: {commit}" for commit in sub.later_commits]
     if not lines:
         return ""
     lines.append(f"Score: {final.raw_score:g} - {final.penalty:g} late = {final.score:g} / {final.max_score:g}"
