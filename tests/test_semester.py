@@ -250,6 +250,12 @@ def test_overrides_survive_in_the_feedback_csv_and_the_store_history(tmp_path):
     assert row["late_minutes"] == 30 * 60 and "p1.shapes: +1" in row["overrides"] and row["p1.shapes"] == 3.0
 
 
+def test_an_override_for_nobody_is_a_warning(tmp_path, capsys):
+    term, prepared, records = _class(tmp_path, "bob,total,+2,r,w,t\n")
+    semester.apply(records, prepared, term)
+    assert "overrides line 2: no student 'bob'" in capsys.readouterr().err
+
+
 def test_canvas_and_moodle_files_have_their_formats(tmp_path):
     term, prepared, records = _class(tmp_path)
     finals = semester.apply(records, prepared, term)

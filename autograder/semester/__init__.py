@@ -12,6 +12,7 @@ and these files at each run.
 from __future__ import annotations
 
 import csv
+import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
@@ -121,6 +122,11 @@ def apply(records, prepared, semester: Semester, store=None) -> list[Final]:
         for student in roster.students:
             if student.student_id not in seen:
                 finals.append(_final(student.student_id, student, None, None, semester, store))
+    known = {f.student_id for f in finals} | {f.key for f in finals}
+    for o in semester.overrides:
+        if o.student not in known:
+            print(f"warning: overrides line {o.line}: no student {o.student!r} in the class or the roster; "
+                  "this override applies to nobody", file=sys.stderr)
     return sorted(finals, key=lambda f: f.student_id)
 
 
