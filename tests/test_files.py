@@ -29,6 +29,8 @@ OTHER_WRITERS = {
     "autograder/notebooks/grading.py": "copies a student's folder into nbgrader's submitted/",
     "autograder/gradescope.py": "arranges a flat upload into project folders in a temporary folder",
     "course/handin.py": "copies a submission's files into a private folder (the worker's copy, nbgrader's submitted/)",
+    "autograder/lms/staging.py": "copies a student's files from an LMS download into a staging folder",
+    "autograder/lms/github_classroom.py": "writes a repository's graded commit into a staging folder",
 }
 # calls that write a file: a method of any object, or a function of a module
 WRITE_METHODS = {"write_text", "write_bytes", "savefig"}

@@ -32,6 +32,7 @@ GRADED = (
     "autograder/plugin.py",          # options, workers, statuses, the grade report
     "autograder/report.py",          # points per task and the totals
     "autograder/record.py",          # statuses, their severities and flags, the report's JSON
+    "autograder/escape.py",          # what the student's code wrote, made safe in the judge's messages
     "autograder/grading.py",         # the grading process's command line and options
     "autograder/rubric.py",
     "autograder/thresholds.py",
@@ -67,6 +68,8 @@ NOT_GRADING = (
     "autograder/gradescope.py",          # arranges a Gradescope upload, then grades like the batch
     "autograder/gradescope_build.py",    # the zip for Gradescope
     "autograder/release.py",             # solutions/ -> assignments/ and the student bundle
+    "autograder/lms/*.py",               # an LMS download -> one folder per student (their files are hashed)
+    "autograder/semester/*.py",          # late policy, roster, overrides, exports: applied after grading
     "autograder/commands/*.py",
     "autograder/batch/*.py",             # intake (the submission's own digest covers its files), runner, store,
                                          # outputs, the class report, similarity, this digest

@@ -47,6 +47,10 @@ class ClassGrading:
     similarity: bool = False          # compare the submissions' code too
     threshold: float = THRESHOLD      # similarity at or above which a pair is flagged
     against_solutions: bool = False   # compare with the reference solutions too
+    lms: str = "auto"                 # the class's layout (autograder.lms.CHOICES)
+    roster: str | None = None         # the class list (CSV)
+    config: str | None = None         # the course file (TOML; default ./course.toml if any)
+    overrides: str | None = None      # grades changed by hand (CSV)
 
 
 def _result_line(student: str, outcome) -> str:
@@ -67,7 +71,13 @@ def grade_class(args: ClassGrading) -> int:
     folder, course, limits = args.folder, args.course, args.limits
     sandbox = Sandbox.choose(args.sandbox, limits)  # "require" refuses without bubblewrap
     out = args.out
-    entries = intake.collect(folder, out / ".staging")
+    from autograder import lms, semester
+
+    term = semester.load(args.config, args.roster, args.overrides)
+    prepared = lms.prepare(folder, args.lms, out / ".staging-lms", roster=term.roster, limit=term.limit, tz=term.tz)
+    print(prepared.summary(), file=sys.stderr)
+    entries = intake.collect(prepared.folder, out / ".staging")
+    prepared.explain(entries)
     if not entries:
         raise CourseError(f"{folder} holds no submission (one folder or .zip/.tar.gz archive per student)")
     known = {e.student for e in entries}
@@ -146,7 +156,9 @@ def grade_class(args: ClassGrading) -> int:
     records = [r for r in (store.get(e.student) for e in entries) if r is not None]
     if course is not None:
         _merge_gradebook(course, records)
-    paths = write_all(out, records, reveal_hidden=args.reveal_hidden)
+    finals = semester.apply(records, prepared, term, store)
+    paths = write_all(out, [f.record for f in finals if f.record is not None], reveal_hidden=args.reveal_hidden)
+    paths += [p for p in semester.exports.write_all(out, finals, term) if p not in paths]
     store.close()
     graded = sum(r.report is not None for r in records)
     print(f"{'interrupted: ' if interrupted else ''}graded {len(todo)} submission(s) in {wall:.0f} s"

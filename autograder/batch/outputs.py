@@ -125,9 +125,10 @@ def feedback_text(record: Record, reveal_hidden: bool = False) -> str:
     """What ``autograder check`` prints for this submission (or why it was not graded)."""
     if record.report is None:
         why = "could not be graded" if record.status is not RowStatus.UNUSABLE else "was not graded"
-        return f"Your submission {why}: {record.problem}\nAsk your instructor if this is unexpected."
+        text = f"Your submission {why}: {record.problem}\nAsk your instructor if this is unexpected."
+        return f"{text}\n\n{record.adjustments}" if record.adjustments else text
     text = render(student_view(record.report, reveal_hidden))
-    extra = notebook_text(record)
+    extra = "\n\n".join(x for x in (notebook_text(record), record.adjustments) if x)
     return f"{text}\n\n{extra}" if extra else text
 
 

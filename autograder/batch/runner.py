@@ -49,6 +49,7 @@ class Running:
 def grade_folder(root: Path, options: list[str], *, timeout: float, running: Running | None = None) -> Outcome:
     """Grade the submission in ``root`` (every task, hidden ones too) in a fresh grading process."""
     start = time.monotonic()
+    root = Path(root).resolve()  # the grading process runs in the kit's folder: a relative path would miss
     with tempfile.TemporaryDirectory(prefix="autograder-grade-") as tmp:
         report_path = Path(tmp) / "report.json"
         command = suite_command(root, report_path, visibility="all",

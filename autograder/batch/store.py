@@ -20,7 +20,8 @@ from pathlib import Path
 
 from autograder.record import GradeReport, SchemaError
 
-STORE_VERSION = 2  # 1: no meta table, reports of schema 0 and status "error"; 2: typed reports (autograder.record)
+STORE_VERSION = 3  # 1: no meta table, reports of schema 0 and status "error"; 2: typed reports (autograder.record);
+#                   3: a history table (overrides and late penalties applied, kept across regrades)
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (
@@ -37,6 +38,14 @@ CREATE TABLE IF NOT EXISTS results (
     seconds   REAL NOT NULL,   -- wall-clock seconds of its grading
     source    TEXT NOT NULL,   -- the entry's name in the class folder
     graded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS history (
+    id        INTEGER PRIMARY KEY,
+    student   TEXT NOT NULL,
+    kind      TEXT NOT NULL,   -- "override" | "late": what was applied on top of the grading
+    detail    TEXT NOT NULL,   -- JSON: what it was (the override's row, or the lateness and the penalty)
+    at        TEXT NOT NULL,   -- when this kit first applied it
+    UNIQUE (student, kind, detail)
 );
 """
 COLUMNS = ("student", "digest", "grading", "status", "problem", "report", "seconds", "source", "graded_at")
@@ -62,6 +71,7 @@ class Record:
     seconds: float = 0.0
     source: str = ""
     graded_at: str = ""
+    adjustments: str = ""  # not stored: the semester's late penalty and overrides, for the feedback (a run's view)
 
     @property
     def final(self) -> bool:
@@ -94,7 +104,8 @@ class Store:
                               f"this kit reads {STORE_VERSION} and migrates older ones): grade into a new --out "
                               "folder, or use the kit that wrote it")
         with self.db:
-            self.db.executescript(SCHEMA) if version == STORE_VERSION else self._migrate_v1()
+            # version 2 → 3 only adds the history table (CREATE TABLE IF NOT EXISTS)
+            self._migrate_v1() if version == 1 else self.db.executescript(SCHEMA)
             self.db.execute("INSERT OR REPLACE INTO meta VALUES ('store_version', ?)", (str(STORE_VERSION),))
 
     def _migrate_v1(self) -> None:
@@ -141,6 +152,20 @@ class Store:
         report = GradeReport.from_json(json.loads(v["report"])) if v["report"] else None
         return Record(v["student"], v["digest"], v["grading"], RowStatus(v["status"]), v["problem"], report,
                       v["seconds"], v["source"], v["graded_at"])
+
+    def log(self, student: str, kind: str, detail: dict) -> bool:
+        """Keep in the history that ``kind`` (``detail``) applied to ``student``; False if it was already kept."""
+        text = json.dumps(detail, sort_keys=True, ensure_ascii=False)
+        with self.db:
+            cursor = self.db.execute("INSERT OR IGNORE INTO history (student, kind, detail, at) VALUES (?, ?, ?, ?)",
+                                     (student, kind, text, time.strftime("%Y-%m-%dT%H:%M:%S%z")))
+        return cursor.rowcount == 1
+
+    def history(self, student: str | None = None) -> list[tuple[str, str, dict, str]]:
+        """(student, kind, detail, at) in the order they were first applied."""
+        query = "SELECT student, kind, detail, at FROM history" + (" WHERE student = ?" if student else "")
+        rows = self.db.execute(query + " ORDER BY id", (student,) if student else ())
+        return [(s, k, json.loads(d), a) for s, k, d, a in rows]
 
     def close(self) -> None:
         self.db.close()

@@ -46,12 +46,27 @@ def add_arguments(parser) -> None:
                         help="also compare the submissions' code (OUT/similarity/, and a section of report.html)")
     add_similarity_options(parser)
     add_sandbox_arguments(parser)
+    add_semester_arguments(parser)
+
+
+def add_semester_arguments(parser) -> None:
+    from autograder.lms import CHOICES
+
+    parser.add_argument("--lms", choices=CHOICES, default="auto",
+                        help="how the class folder (or archive) is laid out (default: auto, which says what it found)")
+    parser.add_argument("--roster", metavar="CSV", default=None,
+                        help="the class list: student_id, and name, email, lms_id, sis_login_id, section, github")
+    parser.add_argument("--config", metavar="TOML", default=None,
+                        help="the course file: deadline, late policy, extensions (default: ./course.toml if any)")
+    parser.add_argument("--overrides", metavar="CSV", default=None,
+                        help="grades changed by hand: student,task,points,reason,who,when (docs/course-file.md)")
 
 
 def _check_inputs(args) -> Path:
-    from autograder.batch.intake import check_folder
+    from autograder.batch.intake import ARCHIVES, check_folder
 
-    folder = check_folder(args.folder)
+    path = Path(args.folder).expanduser()
+    folder = path if path.is_file() and path.name.lower().endswith(ARCHIVES) else check_folder(args.folder)
     if args.jobs is not None and args.jobs < 1:
         raise CourseError(f"--jobs must be at least 1, got {args.jobs}")
     out = Path(args.out).expanduser()
@@ -72,4 +87,5 @@ def run(args) -> int:
         sandbox="off" if args.no_sandbox else "require", jobs=args.jobs, dask=args.dask, regrade=args.regrade,
         students=args.student, task=args.task, reveal_hidden=args.reveal_hidden, bench=not args.no_bench,
         plain_progress=args.no_progress, course=course, similarity=args.similarity, threshold=args.threshold,
-        against_solutions=args.against_solutions))
+        against_solutions=args.against_solutions, lms=args.lms, roster=args.roster, config=args.config,
+        overrides=args.overrides))
