@@ -9,17 +9,18 @@ import re
 
 from autograder import rubric
 from autograder.batch import intake, outputs
-from autograder.batch.store import Record
+from autograder.batch.store import Record, RowStatus
+from autograder.record import CaseResult, GradeReport, Status
 from autograder.report import render, score
 from autograder.sandbox.judge import StudentError
 
 HOSTILE = "printed:\n```\n</pre><script>alert(1)</script>\n\x1b[2J\x1b]52;c;ZXZpbA==\x07 evil \u202egnp.exe\r"
 
 
-def report(feedback: str = HOSTILE) -> dict:
+def report(feedback: str = HOSTILE) -> GradeReport:
     task = rubric.TASKS[0]
-    result = score([{"task": task.id, "status": "your code raised an exception", "feedback": feedback}], [task.id])
-    result["seconds"] = 1.0
+    result = score([CaseResult(task=task.id, test=task.id, status=Status.EXCEPTION, feedback=feedback)], [task.id])
+    result.seconds = 1.0
     return result
 
 
@@ -41,7 +42,7 @@ def test_the_terminal_table_shows_escapes():
 
 
 def test_markdown_feedback_cannot_be_broken_out_of(tmp_path):
-    record = Record("alice", "d", "g", "graded", report=report(HOSTILE + "\n````` five\n"))
+    record = Record("alice", "d", "g", RowStatus.GRADED, report=report(HOSTILE + "\n````` five\n"))
     md, page = outputs.write_feedback(tmp_path, record)
     text = md.read_text()
     fences = re.findall(r"^(`{3,})", text, flags=re.MULTILINE)
@@ -51,10 +52,10 @@ def test_markdown_feedback_cannot_be_broken_out_of(tmp_path):
 
 
 def test_csv_cells_are_no_formulas_and_lookalike_ids_are_flagged(tmp_path):
-    records = [Record("+1+2", "d", "g", "graded", report=report()),
-               Record("@A1", "d", "g", "unusable", problem="=cmd|' -C calc'!A0.zip: corrupt"),
-               Record("alice", "d", "g", "graded", report=report()),
-               Record("\u0430lice", "d", "g", "graded", report=report())]  # Cyrillic а
+    records = [Record("+1+2", "d", "g", RowStatus.GRADED, report=report()),
+               Record("@A1", "d", "g", RowStatus.UNUSABLE, problem="=cmd|' -C calc'!A0.zip: corrupt"),
+               Record("alice", "d", "g", RowStatus.GRADED, report=report()),
+               Record("\u0430lice", "d", "g", RowStatus.GRADED, report=report())]  # Cyrillic а
     path = outputs.write_csv(tmp_path / "grades.csv", records)
     rows = list(csv.DictReader(path.open(newline="")))
     for row in rows:
