@@ -150,7 +150,13 @@ def strip_notebook(text: str, where: str = "<notebook>") -> str:
     import nbformat
     from nbgrader.nbgraderformat import MetadataValidator, ValidationError
     from nbgrader.preprocessors import (
-        CheckCellMetadata, ClearHiddenTests, ClearOutput, ClearSolutions, ComputeChecksums, LockCells)
+        CheckCellMetadata,
+        ClearHiddenTests,
+        ClearOutput,
+        ClearSolutions,
+        ComputeChecksums,
+        LockCells,
+    )
     from nbgrader.utils import is_grade, is_solution
 
     try:

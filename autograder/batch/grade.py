@@ -65,8 +65,8 @@ def grade_class(args: ClassGrading) -> int:
     from autograder.batch import intake, runner
     from autograder.batch.publish import write_all
     from autograder.batch.store import Record, RowStatus, Store
-    from autograder.sandbox.limits import process_timeout
     from autograder.sandbox.judge import Sandbox
+    from autograder.sandbox.limits import process_timeout
 
     folder, course, limits = args.folder, args.course, args.limits
     sandbox = Sandbox.choose(args.sandbox, limits)  # "require" refuses without bubblewrap

@@ -28,9 +28,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder.escape import normalise_id
 from course.errors import CourseError
 from course.handin import SKIPPED_DIRS, hash_files, submission_files
-from autograder.escape import normalise_id
 from course.submission import PROJECTS
 
 ARCHIVES = (".tar.gz", ".tgz", ".zip", ".tar")

@@ -20,10 +20,8 @@ from collections.abc import Callable
 from datetime import datetime, tzinfo
 from pathlib import Path
 
-from course.errors import CourseError
-
-
 from autograder.lms.common import CHOICES, Context, Layout, Prepared, Roster, Submission, descend, visible
+from course.errors import CourseError
 
 __all__ = ["CHOICES", "Context", "Layout", "Prepared", "Roster", "Submission", "descend", "visible",
            "detect", "prepare"]

@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Protocol
 
 
-
 class Layout(enum.Enum):
     CANVAS = "canvas"
     MOODLE = "moodle"

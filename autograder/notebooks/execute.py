@@ -22,9 +22,8 @@ from pathlib import Path
 
 import nbformat
 from nbformat.notebooknode import NotebookNode
-from traitlets import Float, Unicode
-
 from nbgrader.preprocessors import Execute
+from traitlets import Float, Unicode
 
 from course.handin import copy_files, tree_files
 

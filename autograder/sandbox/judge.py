@@ -81,7 +81,7 @@ class Sandbox:
     reason: str = ""
 
     @classmethod
-    def choose(cls, mode: str, limits: Limits | None = None) -> "Sandbox":
+    def choose(cls, mode: str, limits: Limits | None = None) -> Sandbox:
         """``mode``: ``auto`` (bubblewrap where it runs), ``require`` (a clear error where it does not) or ``off``."""
         limits = limits or Limits()
         if mode == "off":
@@ -184,7 +184,7 @@ class Launch:
     disk: int | None = None  # in bubblewrap: ``folder`` is read-only and the process copies it into a capped tmpfs
 
     @classmethod
-    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> "Launch":
+    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> Launch:
         lim = sandbox.limits
         base = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
                 "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg", **(env or {})}

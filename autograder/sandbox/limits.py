@@ -62,7 +62,7 @@ class Limits:
     startup_seconds: float = 120.0   # the worker's own start (Python and torch), not charged to the student
     submission_seconds: float = 900.0  # every call of the submission together
 
-    def scaled(self, factor: float) -> "Limits":
+    def scaled(self, factor: float) -> Limits:
         """The same caps with every time limit multiplied by ``factor`` (``--limit-scale``)."""
         return Limits(**{**asdict(self), "import_seconds": self.import_seconds * factor,
                          "startup_seconds": self.startup_seconds * factor,

@@ -81,7 +81,8 @@ def parse_time(value, where: str, key: str, tz: tzinfo | None = None) -> datetim
         try:
             value = datetime.fromisoformat(value.strip())
         except ValueError:
-            raise _fail(where, key, f"{value!r} is not an ISO 8601 time; write e.g. 2026-12-04T23:59:00+01:00")
+            raise _fail(where, key, f"{value!r} is not an ISO 8601 time; write e.g. 2026-12-04T23:59:00+01:00") \
+                from None
     if not isinstance(value, datetime):
         raise _fail(where, key, f"{value!r} is not a date and time; write e.g. 2026-12-04T23:59:00+01:00")
     if value.tzinfo is None:

@@ -58,7 +58,7 @@ class CircleProblem:
     orders: list
     weights: list
 
-    def to(self, device=None, dtype=None) -> "CircleProblem":
+    def to(self, device=None, dtype=None) -> CircleProblem:
         """The same problem on ``device`` with floating tensors of ``dtype`` (orders stay int64)."""
         def move(t):
             return t.to(device=device, dtype=dtype if t.is_floating_point() else None)
@@ -200,7 +200,7 @@ class LayerProblem:
     grad_output: torch.Tensor
     weights: list
 
-    def to(self, device=None, dtype=None) -> "LayerProblem":
+    def to(self, device=None, dtype=None) -> LayerProblem:
         return LayerProblem(self.case, self.x.to(device, dtype), self.grad_output.to(device, dtype),
                             [w.to(device, dtype) for w in self.weights])
 
