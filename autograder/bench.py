@@ -59,7 +59,24 @@ CASES = {
     "p2.bench.conv": Case("p2.bench.conv", "Conv2d(2, 32, 3, padding=1), forward + backward on 50×2×14×14",
                           "runs a Conv2d forward + backward", ("p2.bonus.conv2d",)),
 }
-CIRCLE = {"batch_size": 10, "lr": 0.1, "momentum": 0.0, "parity_steps": 3}  # the grading protocol's settings
+
+
+@dataclass(frozen=True)
+class CircleSettings:
+    """The grading protocol's settings for the timed circle epoch, and how many first steps the parity check
+    compares."""
+
+    batch_size: int = 10
+    lr: float = 0.1
+    momentum: float = 0.0
+    parity_steps: int = 3
+
+    def training(self) -> dict[str, int | float]:
+        """The keyword arguments of a circle run (the probe's and :class:`speed.TorchCircle`'s)."""
+        return {"batch_size": self.batch_size, "lr": self.lr, "momentum": self.momentum}
+
+
+CIRCLE = CircleSettings()
 LAYER = "conv2d"
 
 
@@ -152,11 +169,12 @@ def circle(p2, config, device: str) -> None:
     """Task p2.bench.circle: one training epoch of the circle network (the grading protocol's batch and SGD)."""
     case = CASES["p2.bench.circle"]
     problem = speed.circle_problem(seed=SEED, epochs=4)
-    settings = {k: CIRCLE[k] for k in ("batch_size", "lr", "momentum")}
+    settings = CIRCLE.training()
 
     def parity(got) -> str:
-        reference = speed.TorchCircle(problem.to(dtype=torch.float64), **settings)
-        losses = speed.circle_steps(reference, CIRCLE["parity_steps"])
+        reference = speed.TorchCircle(problem.to(dtype=torch.float64), batch_size=CIRCLE.batch_size, lr=CIRCLE.lr,
+                                      momentum=CIRCLE.momentum)
+        losses = speed.circle_steps(reference, CIRCLE.parity_steps)
         params = reference.parameters()
         received = got["losses"]
         if (len(received) != len(losses) or len(got["params"]) != len(params)
@@ -168,7 +186,7 @@ def circle(p2, config, device: str) -> None:
         return ""
 
     _measure(config, case, device, lambda: p2.call(
-        "bench_circle", problem=vars(problem), device=device, parity_steps=CIRCLE["parity_steps"], rounds=ROUNDS,
+        "bench_circle", problem=vars(problem), device=device, parity_steps=CIRCLE.parity_steps, rounds=ROUNDS,
         **settings), parity)
 
 

@@ -94,6 +94,15 @@ class Status(enum.Enum):
                 Status.NOT_RUN: "-"}.get(self, "✘")
 
     @classmethod
+    def of(cls, code: str) -> Status:
+        """The member whose code is ``code`` (``Status(code)`` does this at run time, but the custom ``__new__``
+        makes type checkers read that call as a construction); an unknown code raises ValueError as it would."""
+        try:
+            return cls._value2member_map_[code]  # type: ignore[return-value]
+        except KeyError:
+            raise ValueError(f"{code!r} is not a valid {cls.__name__}") from None
+
+    @classmethod
     def worst(cls, statuses) -> Status:
         """The most severe of ``statuses`` (PASSED for none)."""
         return max(statuses, default=cls.PASSED)
@@ -103,7 +112,7 @@ class Status(enum.Enum):
         """The status a worker's error reply names. The worker runs student code, so its word is trusted only for
         the student's own failures: anything else (an unknown code, a grader error) reads as an exception."""
         try:
-            status = cls(code)
+            status = cls.of(code)
         except ValueError:
             return cls.EXCEPTION
         return status if status in WORKER_STATUSES else cls.EXCEPTION
@@ -134,6 +143,14 @@ class NoteKind(enum.Enum):
         return member
 
     flag: Flag
+
+    @classmethod
+    def of(cls, code: str) -> NoteKind:
+        """The member whose code is ``code`` (the value lookup ``NoteKind(code)`` makes, typed: see Status.of)."""
+        try:
+            return cls._value2member_map_[code]  # type: ignore[return-value]
+        except KeyError:
+            raise ValueError(f"{code!r} is not a valid {cls.__name__}") from None
 
 
 @dataclass(frozen=True)
@@ -290,7 +307,7 @@ class GradeReport:
             raise SchemaError(f"this grade report has schema {version}, and this kit reads schema {SCHEMA} (and "
                               "migrates 0): grade again with this kit (autograder grade ... --regrade), or use the "
                               "kit that wrote it")
-        tasks = [TaskResult(**{**t, "status": Status(t["status"])}) for t in data.get("tasks", [])]
+        tasks = [TaskResult(**{**t, "status": Status.of(t["status"])}) for t in data.get("tasks", [])]
         return cls(
             score=data["score"], max_score=data["max_score"], bonus=data.get("bonus", 0.0),
             max_bonus=data.get("max_bonus", 0.0), tasks=tasks, complete=data.get("complete", True),
@@ -298,7 +315,7 @@ class GradeReport:
             seconds=data.get("seconds"),
             import_errors=[ImportProblem(**e) for e in data.get("import_errors", [])],
             sandbox=data.get("sandbox", ""),
-            notes=[Note(NoteKind(n["kind"]), n["text"], n.get("project", "")) for n in data.get("notes", [])],
+            notes=[Note(NoteKind.of(n["kind"]), n["text"], n.get("project", "")) for n in data.get("notes", [])],
             benchmarks=[Benchmark(**b) for b in data.get("benchmarks", [])],
             benchmarks_not_measured=[Benchmark(**b) for b in data.get("benchmarks_not_measured", [])],
             notebooks={p: NotebookGrade(**nb) for p, nb in (data.get("notebooks") or {}).items()},

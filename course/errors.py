@@ -12,3 +12,5 @@ class DataError(CourseError):
 
 class SubmissionError(CourseError):
     """An implementation (the solutions, the skeletons, a student's folder) could not be found or imported."""
+
+    file: str = ""  # the student's file at fault, where the grader knows it (``autograder/sandbox/worker.py`` sets it)

@@ -87,6 +87,8 @@ def load_module(impl: str | Path, project: str, module: str) -> types.ModuleType
     if not path.is_file():
         raise SubmissionError(f"{path} is missing; the {project} submission must contain {module}.py")
     spec = importlib.util.spec_from_file_location(name, path)
+    if spec is None or spec.loader is None:  # a ``.py`` path always has a loader: a guard for the type checker
+        raise SubmissionError(f"{path} cannot be imported as a Python module; it must be a plain {module}.py file")
     mod = importlib.util.module_from_spec(spec)
     sys.modules[name] = mod
     try:

@@ -20,7 +20,7 @@ COLORS = {"project1": "tab:blue", "project2": "tab:orange"}
 def totals_figure(records: list[Record], path: Path) -> Path:
     graded = [r for r in records if r.report is not None]
     fig, ax = plt.subplots(figsize=(6.5, 3.6))
-    scores = [r.report.score for r in graded]
+    scores = [r.report.score for r in records if r.report is not None]
     ax.hist(scores, bins=range(0, 105, 5), color="tab:blue", edgecolor="white")
     if scores:
         mean, median = statistics.mean(scores), statistics.median(scores)
@@ -30,7 +30,7 @@ def totals_figure(records: list[Record], path: Path) -> Path:
     ax.set_xlim(0, 100)
     ax.set_xlabel(f"score out of {rubric.core_total():g} (bonus not included)")
     ax.set_ylabel("submissions")
-    ax.yaxis.get_major_locator().set_params(integer=True)
+    ax.yaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]  # MaxNLocator's, untyped in matplotlib's stubs
     ax.set_title(f"Totals of the {len(graded)} graded submissions", fontsize=10)
     return save(fig, path)
 
@@ -115,7 +115,7 @@ def write_report(out: Path, records: list[Record]) -> Path:
             seconds_figure(records, figures / "seconds.png")]
     graded = [r for r in records if r.report is not None]
     flagged = [r for r in records if flags(r)]
-    scores = [r.report.score for r in graded]
+    scores = [r.report.score for r in records if r.report is not None]
     summary = [f"{len(records)} entries", f"{len(graded)} graded",
                f"{sum(r.status is RowStatus.UNUSABLE for r in records)} unusable", f"{len(flagged)} flagged"]
     if scores:

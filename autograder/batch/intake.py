@@ -116,7 +116,7 @@ def _zip_entries(archive: Path) -> int | None:
     """The entry count a zip's end record announces (read before its central directory is parsed), if readable."""
     try:
         with open(archive, "rb") as f:
-            end = zipfile._EndRecData(f)  # type: ignore[attr-defined] - the stdlib's own end-record reader
+            end = zipfile._EndRecData(f)  # type: ignore[attr-defined]  # the stdlib's own end-record reader
         return int(end[zipfile._ECD_ENTRIES_TOTAL]) if end else None  # type: ignore[attr-defined]
     except (AttributeError, OSError, IndexError, TypeError, ValueError):
         return None
@@ -148,11 +148,12 @@ def _untar(archive: Path, target: Path) -> None:
         for count, member in enumerate(t, 1):
             total += member.size if member.isfile() else 0
             _check_total(total, count)
-            t.members = []  # a stream needs no index of past members: memory stays flat however many there are
+            # a stream needs no index of past members: memory stays flat however many there are
+            t.members = []  # type: ignore[attr-defined]  # typeshed lacks TarFile.members
     with tarfile.open(archive, "r|*") as t:
         budget = [MAX_BYTES]
         for member in t:
-            t.members = []
+            t.members = []  # type: ignore[attr-defined]  # typeshed lacks TarFile.members
             path = _safe_name(member.name)  # before the filter, which would make an absolute name relative
             try:
                 member = _DATA_FILTER(member, str(target)) if _DATA_FILTER else member
@@ -225,7 +226,9 @@ def _entry(source: Path, staging: Path) -> Entry:
         return Entry(student, source, None, f"{source.name} is a link; hand in the files themselves, not a link")
     if source.is_dir():
         root, problem = find_root(source)
-        problem = problem or vet_folder(root)
+        if root is None:
+            return Entry(student, source, None, problem)
+        problem = vet_folder(root)
         return Entry(student, source, None if problem else root, problem)
     if not source.name.lower().endswith(ARCHIVES):
         return Entry(student, source, None, "not a folder or a .zip/.tar.gz archive")

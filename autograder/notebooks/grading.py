@@ -59,7 +59,7 @@ def check(notebook: Path, released: Path) -> tuple[bool, list[str]]:
 def grade(course: Path, student: str, root: Path, *, sandbox: str = "require", timeout: float = 900) -> dict:
     """Autograde every project's notebook of ``student`` (their folder ``root``); returns :func:`scores`' entry with
     the flags found on the way."""
-    results = {}
+    results: dict[str, NotebookGrade] = {}
     for project in PROJECTS:
         target = course / "submitted" / student / project
         shutil.rmtree(target, ignore_errors=True)
@@ -75,12 +75,12 @@ def grade(course: Path, student: str, root: Path, *, sandbox: str = "require", t
             if done.returncode != 0:
                 tail = " ".join((done.stdout + done.stderr).strip().splitlines()[-3:])
                 flags.append(f"nbgrader autograde of {notebook.name} failed: {tail[:300]}")
-        results[project] = {"flags": flags, "graded": gradable}
+        results[project] = NotebookGrade(flags=flags, graded=gradable)
     merged = scores(course, [student]).get(student, {})
-    for project, entry in results.items():
-        entry.update(merged.get(project, {"score": 0.0, "max_score": max_score(course, project),
+    for project, grade in results.items():
+        grade.update(merged.get(project, {"score": 0.0, "max_score": max_score(course, project),
                                           "needs_manual_grade": False, "cells": []}))
-    return {project: NotebookGrade(**entry) for project, entry in results.items()}
+    return results
 
 
 def max_score(course: Path, project: str) -> float:

@@ -24,7 +24,7 @@ JOIN = 'for f in $AUTOGRADER_CGROUP_PROCS; do echo $$ > "$f" || exit 125; done; 
 
 def _mounts() -> dict[str, Path]:
     """controller (``memory``, ``pids``) or ``"unified"`` → its mount point, from /proc/self/mountinfo."""
-    found = {}
+    found: dict[str, Path] = {}
     try:
         lines = Path("/proc/self/mountinfo").read_text().splitlines()
     except OSError:
@@ -47,7 +47,7 @@ def _mounts() -> dict[str, Path]:
 
 def _own_paths() -> dict[str, str]:
     """controller or ``"unified"`` → this process's cgroup path, from /proc/self/cgroup."""
-    paths = {}
+    paths: dict[str, str] = {}
     try:
         lines = Path("/proc/self/cgroup").read_text().splitlines()
     except OSError:

@@ -56,7 +56,7 @@ def _system_binds() -> list[str]:
 
 def _python_binds() -> list[str]:
     """The interpreter's installation and the environment it runs in (outermost folders only)."""
-    roots = []
+    roots: list[str] = []
     for prefix in sorted({os.path.realpath(p) for p in (sys.base_prefix, sys.prefix, sys.exec_prefix)}):
         if prefix.startswith("/usr/") or prefix == "/usr":
             continue

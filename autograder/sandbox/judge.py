@@ -58,7 +58,7 @@ class StudentError(Exception):
                  notes: tuple[str, ...] = (), file: str = "", *, limit: float | None = None):
         message, where, details, output = (escape.control(t) for t in (message, where, details, output))
         super().__init__(message)
-        self.status = status if isinstance(status, Status) else Status(status)
+        self.status = status if isinstance(status, Status) else Status.of(status)
         self.message, self.where, self.details, self.output = message, where, details, output
         self.notes, self.file, self.limit = tuple(notes), file, limit
 
@@ -120,7 +120,8 @@ class Budget:
     """The time left to one submission, shared by its workers; it starts with the first call."""
 
     def __init__(self, seconds: float):
-        self.seconds, self.deadline = seconds, None
+        self.seconds: float = seconds
+        self.deadline: float | None = None
 
     def remaining(self) -> float:
         if self.deadline is None:
@@ -133,7 +134,7 @@ class Output:
 
     def __init__(self, cap: int):
         self.cap, self.data, self.dropped = cap, bytearray(), 0
-        self._thread = None
+        self._thread: threading.Thread | None = None
 
     def follow(self, pipe) -> None:
         def drain():
@@ -402,6 +403,7 @@ class Worker:
     # -- calls -------------------------------------------------------------------------------------
     def _send(self, message: dict, deadline: float) -> None:
         """Send a request; a worker that stops reading cannot hold the judge past ``deadline`` (it counts as hung)."""
+        assert self.conn is not None, "a call starts the worker first"
         try:
             wire.send(self.conn, encode(message), deadline)
         except wire.Deadline:
@@ -412,6 +414,7 @@ class Worker:
 
         _Invalid for a message longer than ``limits.reply`` (refused from its length, unread) or one that does not
         decode to a dict of plain data; _Crashed when the worker's end closes."""
+        assert self.conn is not None, "a call starts the worker first"
         while True:
             try:
                 data = wire.receive(self.conn, deadline, self.limits.reply)
@@ -458,10 +461,11 @@ class Worker:
         """
         if self.import_failure is not None:
             raise self.import_failure
-        budget_left = self.budget.remaining() if self.budget is not None else float("inf")
-        if budget_left <= 0:
+        budget = self.budget
+        budget_left = budget.remaining() if budget is not None else float("inf")
+        if budget is not None and budget_left <= 0:
             raise StudentError("timeout", f"not graded: the submission used up its "
-                                          f"{self.budget.seconds:g} s of grading time")
+                                          f"{budget.seconds:g} s of grading time")
         if self.proc is None or self.proc.poll() is not None:
             self.stop()
             self.start()
@@ -495,19 +499,19 @@ class Worker:
         status = Status.from_worker(str(reply.get("kind", "exception")))  # the reply may be forged
         if self.cgroup is not None and self.cgroup.pids_refusals() > before[1]:
             status = Status.PROCESSES
-        message, limit = str(reply.get("message", "unknown error")), None
+        message, cap = str(reply.get("message", "unknown error")), None
         if status is Status.MEMORY:
-            message, limit = f"{self._memory_cap()}: {message}", self.limits.memory
+            message, cap = f"{self._memory_cap()}: {message}", self.limits.memory
         elif status is Status.PROCESSES:
             text = f"too many processes (limit {self.limits.processes})"
             self._fire(NoteKind.PROCESSES, text)
-            message, limit = f"{text}: {message}", self.limits.processes
+            message, cap = f"{text}: {message}", self.limits.processes
         elif status is Status.DISK:
             text = f"ran out of disk (limit {format_size(self.limits.disk)})"
             self._fire(NoteKind.DISK, text)
-            message, limit = f"{text}: {message}", self.limits.disk
+            message, cap = f"{text}: {message}", self.limits.disk
         raise StudentError(status, message, str(reply.get("where", "")), str(reply.get("details", "")),
-                           self.output.since(mark), self._notes(mark), str(reply.get("file", "")), limit=limit)
+                           self.output.since(mark), self._notes(mark), str(reply.get("file", "")), limit=cap)
 
     def _crashed(self, mark, before):
         how, killer = self._exit_code()

@@ -16,6 +16,7 @@ import sys
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from autograder import rubric
 from autograder.lms import Submission
@@ -27,6 +28,9 @@ from autograder.semester.config import load as load_config
 from autograder.semester.roster import Roster, Student
 from autograder.semester.roster import load as load_roster
 from course.errors import CourseError
+
+if TYPE_CHECKING:  # the store imports nothing of the semester's, but the record is only named here, never built
+    from autograder.batch.store import Record
 
 DEFAULT_CONFIG = "course.toml"
 MISSING = "missing"
@@ -87,7 +91,7 @@ class Final:
     key: str                         # the entry's id (the store's), or the roster id of a student with no entry
     student: Student | None          # their roster row (None: no roster, or the submission matched nobody)
     submission: Submission | None    # what the LMS said (None: nothing came)
-    record: object | None            # the store's Record, task overrides applied (None: nothing came)
+    record: Record | None            # the store's Record, task overrides applied (None: nothing came)
     status: str                      # graded | unusable | grader_error | missing
     raw_score: float = 0.0
     penalty: float = 0.0

@@ -21,7 +21,8 @@ def _loss_panel(key: str) -> str:
 def figures(results: dict[str, NetResult]) -> dict[str, object]:
     """The figures of a run, by file name: ``learning_curves.png`` and ``loss_curves.png`` (when the histories
     hold those metrics) and ``test_accuracy.png``, as matplotlib figures (nothing written)."""
-    acc_curves, loss_panels = {}, {TARGET_LOSS: {}, COMBINED_LOSS: {}}
+    acc_curves: dict[str, list[list[float]]] = {}
+    loss_panels: dict[str, dict[str, list[list[float]]]] = {TARGET_LOSS: {}, COMBINED_LOSS: {}}
     for key, res in results.items():
         for metric, name in (("train_accuracy", "train"), ("test_accuracy", "test")):
             runs = curves(res, metric)

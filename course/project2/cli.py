@@ -58,13 +58,13 @@ def run(args) -> int:
     if autograding():
         print(f"nbgrader is grading this notebook: a smoke run ({GRADING})")
         args.rounds, args.epochs, args.no_progress = GRADING["rounds"], GRADING["epochs"], True
-    quick = QUICK if args.quick else {}
+    quick: dict[str, int] = QUICK if args.quick else {}
     rounds = args.rounds if args.rounds is not None else quick.get("rounds", ROUNDS)
     at_least_one(rounds=rounds, epochs=args.epochs, batch_size=args.batch_size, threads=args.threads)
     device = protocol.select_device(args.device)
     circle = proto.load_implementation(args.impl)
     impl_dir = Path(circle.__file__).parent
-    epochs = args.epochs or quick.get("epochs") or getattr(circle, "EPOCHS", proto.DEFAULT_EPOCHS)
+    epochs: int = args.epochs or quick.get("epochs", 0) or getattr(circle, "EPOCHS", proto.DEFAULT_EPOCHS)
     print(f"project 2, circle task: {rounds} round(s), {epochs} epochs, optimizer {args.optimizer}"
           f"{'' if args.lr is None else f', lr {args.lr}'}"
           f"{'' if args.batch_size is None else f', batch {args.batch_size}'}, device {device}, "
@@ -114,9 +114,10 @@ def run(args) -> int:
     paths.append(plot_loss_curves([r.losses for r in results], out / "project2_loss.png",
                                   title=f"circle task, {args.optimizer}, {rounds} round(s): training loss"))
     first = results[0]
+    test_input, test_target = first.test_set
     with torch.set_grad_enabled(False):
         paths.append(plot_decision_boundary(
-            lambda points: circle.predict(first.model, points.to(device)), *first.test_set,
+            lambda points: circle.predict(first.model, points.to(device)), test_input, test_target,
             out / "project2_boundary.png", title=f"circle task, round 1: test error {100 * first.test_error:.2f}%"))
     for path in paths:
         print(f"wrote {path}")

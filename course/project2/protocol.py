@@ -37,7 +37,8 @@ class RoundResult:
     train_seconds: float
     history: list = field(default_factory=list)  # one dict per epoch: {"epoch": 1, "loss": ...}
     model: object = field(default=None, repr=False)
-    test_set: tuple = field(default=(), repr=False)  # (test_input, test_target)
+    test_set: tuple[torch.Tensor, torch.Tensor] = field(default_factory=lambda: (torch.empty(0, 2), torch.empty(0)),
+                                                 repr=False)  # (test_input, test_target)
 
     @property
     def losses(self) -> list[float]:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from time import get_clock_info, perf_counter, process_time  # bound at import, before any student code loads
+from typing import TypedDict
 
 import torch
 
@@ -37,7 +38,16 @@ MOMENTUM = 0.9
 BATCH_SIZES = (1, 10, 100, 1000)
 # a layer at a project-1 size: a training batch of 50 pairs (2×14×14) through the first 3×3 convolution (32
 # channels, padding 1) of project 1's networks, and the 2×2 max-pooling of its 32×14×14 output
-LAYER_CASES = {
+class LayerCase(TypedDict):
+    """A timed layer: its class in both frameworks, the constructor's arguments and the input's shape."""
+
+    cls: str
+    args: tuple[int, ...]
+    kwargs: dict[str, int]
+    input: tuple[int, ...]
+
+
+LAYER_CASES: dict[str, LayerCase] = {
     "conv2d": {"cls": "Conv2d", "args": (2, 32, 3), "kwargs": {"padding": 1}, "input": (50, 2, 14, 14)},
     "maxpool2d": {"cls": "MaxPool2d", "args": (2,), "kwargs": {}, "input": (50, 32, 14, 14)},
 }
@@ -301,7 +311,7 @@ def interleaved(sides: dict, *, device="cpu", warmup: int = 1, min_rounds: int =
     for fn in sides.values():
         for _ in range(warmup):
             call(fn)
-    times = {side: [] for side in sides}
+    times: dict[str, list[float]] = {side: [] for side in sides}
     order = list(sides)
     started = perf_counter()
     for r in range(max_rounds):
