@@ -112,7 +112,11 @@ def _backstop(config, limit: float) -> float:
     return 4 * limit * scale + (lim.startup_seconds + lim.import_seconds) * scale + 60
 
 
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
+    """Keep the selected tasks; then, after every other plugin's ordering (the benchmarks last,
+    :mod:`autograder.bench`), the hidden tasks after every public one, so that no public task's feedback can carry
+    what a hidden call left in a worker (a stable sort)."""
     wanted = {t.id for t in rubric.select(config.getoption("--task"))}
     if config.getoption("--visibility") == "public":
         wanted -= {t.id for t in rubric.TASKS if t.visibility == "hidden"}
@@ -130,6 +134,13 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     config.stash[STATE].selected = sorted(wanted)
+    yield
+    items.sort(key=_hidden)
+
+
+def _hidden(item) -> bool:
+    marker = item.get_closest_marker("task")
+    return marker is not None and rubric.BY_ID[marker.args[0]].visibility == "hidden"
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -146,14 +157,21 @@ def submission_root(config) -> Path:
 class Project:
     """A project of the submission as a test sees it: ``call(probe, **kwargs)`` within the test's limit."""
 
-    def __init__(self, worker: Worker, root: Path, name: str, limit: float):
-        self.worker, self.root, self.name, self.limit = worker, root, name, limit
+    def __init__(self, worker: Worker, root: Path, name: str, limit: float, hidden: bool = False):
+        self.worker, self.root, self.name, self.limit, self.hidden = worker, root, name, limit, hidden
 
     @property
     def folder(self) -> Path:
         return self.root / self.name
 
     def call(self, probe: str, **kwargs):
+        """``probe(**kwargs)`` in the worker. A worker that served a hidden task serves no public one: it is
+        restarted first (the order of the suite makes that rare: the hidden tasks run last)."""
+        if self.hidden:
+            self.worker.served_hidden = True
+        elif self.worker.served_hidden:
+            self.worker.stop()
+            self.worker.served_hidden = False
         try:
             return self.worker.call(probe, timeout=self.limit, **kwargs)
         except (StudentError, GradingFailure):
@@ -186,7 +204,8 @@ def _project(request, name: str) -> Project:
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
     scale = request.config.getoption("--limit-scale")
-    return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale)
+    return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale,
+                   hidden=rubric.BY_ID[marker.args[0]].visibility == "hidden")
 
 
 @pytest.fixture

@@ -62,6 +62,9 @@ class Status(enum.Enum):
     DISK = ("disk", "ran out of disk", 32, Flag.DISK_CAP)
     MEMORY = ("memory", "ran out of memory", 33, Flag.MEMORY_CAP)
     CRASH = ("crash", "the Python process died", 34, Flag.CRASH)
+    # the grade cannot be trusted as the code earned it (a rule of autograder/rules.py broken, or the worker's
+    # tripwire fired): points withheld for the instructor's review (autograder/integrity.py)
+    INTEGRITY = ("integrity", "withheld for review (integrity)", 40, Flag.INTEGRITY)
     GRADER_ERROR = ("grader_error", "grader error", 50, Flag.GRADER_ERROR)
 
     def __new__(cls, code: str, label: str, severity: int, flag: Flag | None = None):
@@ -126,6 +129,7 @@ class NoteKind(enum.Enum):
     PROCESSES = ("processes", Flag.PROCESS_CAP)
     DISK = ("disk", Flag.DISK_CAP)
     OUTPUT = ("output", Flag.OUTPUT_CUT)
+    INTEGRITY = ("integrity", Flag.INTEGRITY)  # the submission ships something the grader ignores (a kit package)
 
     def __new__(cls, code: str, flag: Flag):
         member = object.__new__(cls)

@@ -225,6 +225,7 @@ class Worker:
         self.import_errors: dict[str, str] = {}  # module -> why it does not import
         self.import_failure: StudentError | None = None  # the import did not finish: every call fails with it
         self.fired: list[Note] = []  # caps that fired during the worker's life, for the report
+        self.served_hidden = False  # it ran a hidden task: the plugin restarts it before a public one
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:

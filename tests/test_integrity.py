@@ -1,0 +1,94 @@
+"""Submissions that try to forge their grade (issue 21), graded by the real suite in the real sandbox.
+
+Each attack is the reference solution (or the skeleton) with one change a determined student could make with the
+public kit. For each: the grade is no more than the honest counterpart's, and the report says why (the flag
+``integrity``). The harness (the arena: no network, no process left, the kit unchanged) is the hostile suite's.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from autograder import rubric
+from autograder.sandbox.isolation import probe as bwrap_probe
+from autograder.record import Flag, GradeReport, Status
+from test_hostile import ASSIGNMENTS, SOLUTIONS, arena, grade, points  # noqa: F401 - arena is a fixture
+
+pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
+
+
+def copy_of(tmp_path: Path, p1: Path = SOLUTIONS, p2: Path = SOLUTIONS) -> Path:
+    """A submission: project 1 from ``p1``, project 2 from ``p2`` (the .py files only)."""
+    root = tmp_path / "submission"
+    for project, source in (("project1", p1), ("project2", p2)):
+        (root / project).mkdir(parents=True)
+        for path in (source / project).glob("*.py"):
+            (root / project / path.name).write_text(path.read_text())
+    return root
+
+
+def edit(path: Path, old: str, new: str) -> None:
+    text = path.read_text()
+    assert old in text, f"{old!r} is not in {path}"
+    path.write_text(text.replace(old, new, 1))
+
+
+def at_forward(path: Path, cls: str, code: str) -> None:
+    """Insert ``code`` at the start of ``cls.forward`` (before its solution's first line)."""
+    text = path.read_text()
+    start = text.index(f"class {cls}(")
+    body = text.index("### BEGIN SOLUTION", text.index("def forward(self", start))
+    indent = " " * 8
+    path.write_text(text[:body] + f"\n{indent}".join(code.strip().splitlines()) + "\n" + indent + text[body:])
+
+
+def report_of(report: dict) -> GradeReport:
+    return GradeReport.from_json({k: v for k, v in report.items() if not k.startswith("_")})
+
+
+def task_of(report: dict, task_id: str) -> dict:
+    return next(t for t in report["tasks"] if t["task"] == task_id)
+
+
+# ------------------------------------------------------------------------------------------------ hidden tests
+
+
+def test_hidden_inputs_never_reach_public_feedback(arena, tmp_path):
+    """Linear records every input shape it sees; LeakyReLU (a public bonus task) raises them. The hidden Linear
+    tasks use sizes no public task uses (13×9, 2×1): none may appear in any public task's feedback."""
+    root = copy_of(tmp_path)
+    framework = root / "project2" / "framework.py"
+    edit(framework, "import torch\n", "import torch\n\n_SEEN = []\n")
+    at_forward(framework, "Linear", "_SEEN.append(tuple(input.shape))")
+    at_forward(framework, "LeakyReLU", "raise RuntimeError(f'seen: {_SEEN}')")
+    report, output = grade(arena, root, tmp_path, tasks="p2.hidden.linear,p2.bonus.leaky_relu")
+    public = task_of(report, "p2.bonus.leaky_relu")
+    assert public["status"] == Status.EXCEPTION.code and "seen:" in public["feedback"], public
+    hidden_shapes = ("(13, 9)", "(2, 1)")
+    assert not any(shape in public["feedback"] for shape in hidden_shapes), public["feedback"]
+    assert task_of(report, "p2.hidden.linear")["points"] == rubric.BY_ID["p2.hidden.linear"].points
+
+
+def test_a_worker_that_served_a_hidden_task_is_restarted_before_a_public_one():
+    """Whatever the order, a public call never reaches a worker that served a hidden call."""
+    from autograder.plugin import Project
+
+    class FakeWorker:
+        served_hidden, stops = False, 0
+
+        def stop(self):
+            self.stops += 1
+
+        def call(self, probe, timeout, **kwargs):
+            return probe
+
+    worker = FakeWorker()
+    Project(worker, Path("."), "project2", 1.0).call("public")
+    assert worker.stops == 0
+    Project(worker, Path("."), "project2", 1.0, hidden=True).call("hidden")
+    Project(worker, Path("."), "project2", 1.0, hidden=True).call("hidden")
+    assert worker.stops == 0 and worker.served_hidden
+    Project(worker, Path("."), "project2", 1.0).call("public")
+    assert worker.stops == 1 and not worker.served_hidden
