@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import rubric
+from autograder import integrity, rubric
 from autograder.expect import GradingFailure
-from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, Status
+from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, NoteKind, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
 from autograder.sandbox.limits import add_limit_options, limits_from
 from course.files import write_json
@@ -40,6 +40,7 @@ class GradingState:
     import_errors: dict = field(default_factory=dict)  # (project, file) -> the full message, shown once
     benchmarks: list[Benchmark] = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
+    integrity_notes: list[Note] = field(default_factory=list)  # autograder/integrity.py: flagged, grade unchanged
     started: float = field(default_factory=time.time)
 
 
@@ -193,6 +194,10 @@ def _workers(request):
     state.sandbox = Sandbox.choose(config.getoption("--sandbox"), limits)
     state.budget = Budget(limits.submission_seconds)
     root = submission_root(config)
+    for name in ("project1", "project2"):
+        shadows = integrity.shadowing(root / name)
+        if shadows:
+            state.integrity_notes.append(Note(NoteKind.INTEGRITY, integrity.shadowing_note(name, shadows), name))
     state.workers = {name: Worker(root, name, sandbox=state.sandbox, modules=MODULES[name], budget=state.budget)
                      for name in ("project1", "project2")}
     yield root, state.workers
@@ -335,5 +340,6 @@ def pytest_sessionfinish(session, exitstatus):
     report.sandbox = ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started"
     report.notes = [Note(note.kind, note.text, name)
                     for name, worker in sorted(state.workers.items()) for note in worker.fired]
+    report.notes += state.integrity_notes
     report.benchmarks, report.benchmarks_not_measured = list(state.benchmarks), list(state.benchmarks_not_measured)
     write_json(path, report.to_json())

@@ -7,6 +7,7 @@ public kit. For each: the grade is no more than the honest counterpart's, and th
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ import pytest
 from autograder import rubric
 from autograder.sandbox.isolation import probe as bwrap_probe
 from autograder.record import Flag, GradeReport, Status
+from course.submission import KIT_ROOT
 from test_hostile import ASSIGNMENTS, SOLUTIONS, arena, grade, points  # noqa: F401 - arena is a fixture
 
 pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
@@ -92,3 +94,45 @@ def test_a_worker_that_served_a_hidden_task_is_restarted_before_a_public_one():
     assert worker.stops == 0 and worker.served_hidden
     Project(worker, Path("."), "project2", 1.0).call("public")
     assert worker.stops == 1 and not worker.served_hidden
+
+
+# ------------------------------------------------------------------------------------------------ kit packages
+
+SHADOW_LOADER = '''
+import torch
+
+class _Linear:
+    def __init__(self, fan_in, fan_out, bias=True):
+        self.weight, self.bias = torch.empty(fan_out, fan_in), torch.empty(fan_out)
+        self.gw, self.gb = torch.zeros(fan_out, fan_in), torch.zeros(fan_out)
+
+    def param(self):
+        return [(self.weight, self.gw), (self.bias, self.gb)]
+
+    def forward(self, x):
+        return x @ self.weight.T + self.bias
+
+
+_kit_load_module = load_module
+
+
+def load_module(impl, project, module):
+    loaded = _kit_load_module(impl, project, module)
+    if module == "framework":
+        loaded.Linear = _Linear
+    return loaded
+'''
+
+
+def test_a_course_package_in_the_submission_is_never_loaded(arena, tmp_path):
+    """The skeleton of project 2 plus a copy of the kit's ``course/`` whose ``load_module`` hands the probes a
+    working Linear: the shadow must not be loaded (the skeleton's honest 0) and the report flags it."""
+    root = copy_of(tmp_path, p2=ASSIGNMENTS)
+    shadow = root / "project2" / "course"
+    shutil.copytree(KIT_ROOT / "course", shadow, ignore=shutil.ignore_patterns("__pycache__"))
+    (shadow / "submission.py").write_text((shadow / "submission.py").read_text() + SHADOW_LOADER)
+    report, _ = grade(arena, root, tmp_path, tasks="p2.linear.forward")
+    assert points(report)["p2.linear.forward"] == 0, task_of(report, "p2.linear.forward")["feedback"]
+    assert task_of(report, "p2.linear.forward")["status"] == Status.NOT_IMPLEMENTED.code, task_of(report, "p2.linear.forward")["feedback"]
+    assert Flag.INTEGRITY in report_of(report).flags()
+    assert any(n["kind"] == "integrity" and "course/" in n["text"] for n in report["notes"]), report["notes"]

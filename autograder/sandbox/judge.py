@@ -239,7 +239,7 @@ class Worker:
             target.mkdir()
         launch = Launch.prepare(self.sandbox, target)
         self.cgroup = launch.cgroup
-        return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
+        return launch.command([sys.executable, "-P", "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
                                "--threads", str(self.limits.threads), *launch.caps]), launch.env, str(target)
 
     def start(self) -> None:

@@ -115,12 +115,32 @@ def _import(conn: Connection, context: Context, modules: list[str]) -> None:
     _send(conn, {"status": "imported", "failed": {k: v for k, v in context.failed.items() if k in modules}})
 
 
-def serve(conn: Connection, root: str, project: str) -> None:
+def load_kit(project: str):
+    """Import everything of the kit the worker and the probes use, before any student file is reachable: the
+    probes of ``project``, the wire, and the ``course`` modules a student file may import (the kit's copies, so a
+    ``course/`` folder in the submission is never the one loaded)."""
+    for name in ("course", "course.errors", "course.submission", "course.data", "course.project1.spec",
+                 "course.project2.spec", "course.project2.speed", "autograder.sandbox.wire",
+                 "autograder.sandbox.probes"):
+        importlib.import_module(name)
+    return importlib.import_module(f"autograder.sandbox.probes.{project}")
+
+
+def student_path(folder: str) -> None:
+    """Make the project folder importable for the student's own module names only: last on ``sys.path``, after
+    the kit and site-packages (so ``import course`` or ``import torch`` finds the kit's, never a folder of the
+    submission's), and not as the current folder (the worker starts with ``python -P``; '' is dropped here too)."""
+    here = os.path.realpath(os.getcwd())
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != here]
+    sys.path.append(folder)
+
+
+def serve(conn: Connection, root: str, project: str, probes=None) -> None:
     import torch
 
     from autograder.sandbox.wire import decode
 
-    probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
+    probes = probes or load_kit(project)
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
     _send(conn, {"status": "ready"})
@@ -166,8 +186,9 @@ def main(argv=None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(Path(args.root) / args.project))
-    serve(Connection(args.fd), args.root, args.project)
+    probes = load_kit(args.project)
+    student_path(str(Path(args.root) / args.project))
+    serve(Connection(args.fd), args.root, args.project, probes)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,60 @@
+"""Integrity of a grade (issue 21): what a submission may not do to the code that measures it, decided in the judge.
+
+Three verdicts, each typed, each turned into the status :attr:`autograder.record.Status.INTEGRITY` (points withheld
+for the instructor's review) or a note of kind :attr:`autograder.record.NoteKind.INTEGRITY` (flagged, grade
+unchanged):
+
+* **shadowing** (:func:`shadowing`): the project folder ships a package or module named like one the kit trusts
+  (``course/``, ``torch.py``…). The worker never loads it in the kit's place (it imports the kit first and puts the
+  project folder last on ``sys.path``, and Python starts with ``-P``), so the grade is unchanged; the note says the
+  submission tried.
+* **rules** (:mod:`autograder.rules`): a file of the project breaks the static allow-list. The rule task fails
+  and every task of that project is withheld (:func:`withheld`).
+* **tripwire** (the worker's reply field ``"integrity"``, project 2): gradient tracking was on, or a tensor with a
+  graph came back, during a call into the student's code. Every task of project 2 is withheld.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+# the top-level modules the worker and the probes rely on; a submission's file or folder of that name is refused
+KIT_NAMES = frozenset({"course", "autograder", "torch", "numpy", "pytest", "_pytest", "functorch", "torchgen",
+                       "sitecustomize", "usercustomize", "typing_extensions"})
+NATIVE_SUFFIXES = (".so", ".pyd")
+
+
+def module_name(entry: Path) -> str | None:
+    """The top-level module name a folder entry would provide on ``sys.path`` (None for other files)."""
+    if entry.is_dir():
+        return entry.name
+    if entry.suffix == ".py":
+        return entry.stem
+    if entry.suffix in NATIVE_SUFFIXES:
+        return entry.name.split(".")[0]
+    return None
+
+
+def shadowing(folder: Path) -> list[str]:
+    """The entries of a project folder named like a module the kit trusts (``course/``, ``torch.py``), sorted."""
+    if not folder.is_dir():
+        return []
+    return sorted(entry.name + ("/" if entry.is_dir() else "") for entry in folder.iterdir()
+                  if module_name(entry) in KIT_NAMES)
+
+
+def shadowing_note(project: str, names: list[str]) -> str:
+    them = "them" if len(names) > 1 else "it"
+    return (f"{project} ships {', '.join(names)}, named like the kit's own packages: the grader ignored {them} "
+            "(the kit's copy is always loaded); flagged for review")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """Why a project's points are withheld: the task that decided it (a rule task, or none for the tripwire) and
+    the sentence the feedback shows."""
+
+    project: str
+    reason: str
+    rule_task: str = ""
