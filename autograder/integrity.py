@@ -19,6 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from autograder import rubric
+from autograder.rules import Violation, breaches
+
 # the top-level modules the worker and the probes rely on; a submission's file or folder of that name is refused
 KIT_NAMES = frozenset({"course", "autograder", "torch", "numpy", "pytest", "_pytest", "functorch", "torchgen",
                        "sitecustomize", "usercustomize", "typing_extensions"})
@@ -58,3 +61,36 @@ class Verdict:
     project: str
     reason: str
     rule_task: str = ""
+
+    def message(self) -> str:
+        see = f"; see {self.rule_task}" if self.rule_task else ""
+        return f"the points of {self.project} are withheld for your instructor's review: {self.reason}{see}"
+
+
+def listing(violations: list[Violation], shown: int = 8) -> str:
+    """The violations, one per line, at most ``shown`` of them."""
+    lines = [str(v) for v in violations[:shown]]
+    if len(violations) > shown:
+        lines.append(f"... and {len(violations) - shown} more")
+    return "\n".join(lines)
+
+
+def rule_task(project: str) -> str:
+    return "p1.rules" if project == "project1" else "p2.rules"
+
+
+def rules_verdict(folder: Path, project: str) -> Verdict | None:
+    """A verdict when a file of the project breaks the static rules (:mod:`autograder.rules`), else None."""
+    found = breaches(folder, project)
+    if not found:
+        return None
+    first = found[0]
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return Verdict(project, f"{first}{more}", rule_task(project))
+
+
+def withholds(verdict: Verdict | None, task_id: str) -> bool:
+    """Whether ``verdict`` withholds the points of ``task_id``: every task of its project but the rule task (which
+    fails on its own and names every violation)."""
+    return (verdict is not None and rubric.BY_ID[task_id].project == verdict.project
+            and task_id != verdict.rule_task)

@@ -41,6 +41,7 @@ class GradingState:
     benchmarks: list[Benchmark] = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     integrity_notes: list[Note] = field(default_factory=list)  # autograder/integrity.py: flagged, grade unchanged
+    verdicts: dict = field(default_factory=dict)  # project -> integrity.Verdict | None: its points withheld
     started: float = field(default_factory=time.time)
 
 
@@ -77,6 +78,10 @@ def pytest_addoption(parser):
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
     group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
                     help="stop grading (and every worker) once this process's parent is no longer PID")
+    group.addoption("--withhold", choices=("integrity", "none"), default="integrity",
+                    help="integrity: a project whose files break the rules, or that trips the worker's tripwire, is "
+                         "withheld (the default); none: graded anyway (the sandbox's own tests, whose attacks must "
+                         "reach the worker)")
     add_limit_options(group.addoption)
 
 
@@ -198,6 +203,8 @@ def _workers(request):
         shadows = integrity.shadowing(root / name)
         if shadows:
             state.integrity_notes.append(Note(NoteKind.INTEGRITY, integrity.shadowing_note(name, shadows), name))
+        if config.getoption("--withhold") == "integrity":
+            state.verdicts[name] = integrity.rules_verdict(root / name, name)
     state.workers = {name: Worker(root, name, sandbox=state.sandbox, modules=MODULES[name], budget=state.budget)
                      for name in ("project1", "project2")}
     yield root, state.workers
@@ -206,8 +213,13 @@ def _workers(request):
 
 
 def _project(request, name: str) -> Project:
+    """The project's handle for this test; a project whose files break the rules (:mod:`autograder.rules`) runs no
+    task but its rule task: the others are withheld (status ``integrity``) before any student code runs."""
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
+    verdict = request.config.stash[STATE].verdicts.get(name)
+    if integrity.withholds(verdict, marker.args[0]):
+        raise StudentError(Status.INTEGRITY, verdict.message())
     scale = request.config.getoption("--limit-scale")
     return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale,
                    hidden=rubric.BY_ID[marker.args[0]].visibility == "hidden")

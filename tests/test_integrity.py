@@ -12,13 +12,19 @@ from pathlib import Path
 
 import pytest
 
-from autograder import rubric
+from autograder import integrity, rubric
 from autograder.sandbox.isolation import probe as bwrap_probe
 from autograder.record import Flag, GradeReport, Status
 from course.submission import KIT_ROOT
-from test_hostile import ASSIGNMENTS, SOLUTIONS, arena, grade, points  # noqa: F401 - arena is a fixture
+import test_hostile
+from test_hostile import ASSIGNMENTS, SOLUTIONS, arena, points  # noqa: F401 - arena is a fixture
 
 pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
+
+
+def grade(arena, root: Path, tmp_path: Path, *options, tasks):
+    """The hostile suite's grading, with the integrity defences on (it switches them off for its sandbox attacks)."""
+    return test_hostile.grade(arena, root, tmp_path, "--withhold", "integrity", *options, tasks=tasks)
 
 
 def copy_of(tmp_path: Path, p1: Path = SOLUTIONS, p2: Path = SOLUTIONS) -> Path:
@@ -131,8 +137,80 @@ def test_a_course_package_in_the_submission_is_never_loaded(arena, tmp_path):
     shadow = root / "project2" / "course"
     shutil.copytree(KIT_ROOT / "course", shadow, ignore=shutil.ignore_patterns("__pycache__"))
     (shadow / "submission.py").write_text((shadow / "submission.py").read_text() + SHADOW_LOADER)
-    report, _ = grade(arena, root, tmp_path, tasks="p2.linear.forward")
+    # the loader alone (the rules would withhold project 2 anyway: the copy of course/ imports sys, os...)
+    assert integrity.rules_verdict(root / "project2", "project2") is not None
+    report, _ = grade(arena, root, tmp_path, "--withhold", "none", tasks="p2.linear.forward")
     assert points(report)["p2.linear.forward"] == 0, task_of(report, "p2.linear.forward")["feedback"]
     assert task_of(report, "p2.linear.forward")["status"] == Status.NOT_IMPLEMENTED.code, task_of(report, "p2.linear.forward")["feedback"]
     assert Flag.INTEGRITY in report_of(report).flags()
     assert any(n["kind"] == "integrity" and "course/" in n["text"] for n in report["notes"]), report["notes"]
+
+
+# ------------------------------------------------------------------------------------------------ static rules
+
+P2_PROBE_PATCH = '''
+import sys
+import torch.nn.functional as F
+
+_probes = sys.modules["autograder.sandbox.probes.project2"]
+
+
+def forward_backward(ctx, spec, inputs, grad_output=None, params=None, repeat=1, mode=None):
+    return {"output": F.linear(inputs[0], *params)}
+
+
+_probes.forward_backward = forward_backward
+'''
+
+
+def test_p2_skeleton_that_patches_the_probes_scores_nothing(arena, tmp_path):
+    """The skeleton of project 2 plus one ``exec(bytes.fromhex(...))`` line that swaps the probe for one answering
+    from torch.nn.functional: the rule task fails and every other task of project 2 is withheld (the skeleton's 0)."""
+    root = copy_of(tmp_path, p2=ASSIGNMENTS)
+    framework = root / "project2" / "framework.py"
+    framework.write_text(framework.read_text() + f"\nexec(bytes.fromhex({P2_PROBE_PATCH.encode().hex()!r}))\n")
+    report, _ = grade(arena, root, tmp_path, tasks="p2.rules,p2.linear.forward")
+    forward = task_of(report, "p2.linear.forward")
+    assert forward["points"] == 0 and forward["status"] == Status.INTEGRITY.code, forward
+    assert "framework.py, line" in forward["feedback"] and "exec(...)" in forward["feedback"], forward["feedback"]
+    rules = task_of(report, "p2.rules")
+    assert rules["points"] == 0 and "exec(...)" in rules["feedback"], rules
+    assert Flag.INTEGRITY in report_of(report).flags()
+
+
+P1_PROBE_PATCH = '''
+import importlib
+import torch.nn.functional as F
+
+_probes = importlib.import_module("autograder.sandbox.probes.project1")
+
+
+def _pair_loss(ctx, target_logits, digit_logits, target, classes, aux_weight):
+    loss = F.cross_entropy(target_logits, target)
+    if digit_logits is not None:
+        loss = loss + aux_weight * (F.cross_entropy(digit_logits[:, 0], classes[:, 0])
+                                    + F.cross_entropy(digit_logits[:, 1], classes[:, 1]))
+    return loss
+
+
+_probes.pair_loss = _pair_loss
+'''
+
+
+def test_p1_probe_patch_through_a_sibling_module_scores_nothing(arena, tmp_path):
+    """Project 1 whose ``pair_loss`` is a stub (honest: 0 of 5) and a sibling ``helpers.py``, imported by train.py,
+    that replaces the pair_loss probe through ``importlib``: withheld, and the rule task names the sibling."""
+    root = copy_of(tmp_path)
+    train = root / "project1" / "train.py"
+    (root / "project1" / "helpers.py").write_text(P1_PROBE_PATCH)
+    text = train.read_text()
+    start = text.index("def pair_loss(")
+    body = text.index("### BEGIN SOLUTION", start)
+    train.write_text("import helpers  # noqa: F401\n" + text[:body] + "raise NotImplementedError\n        "
+                     + text[body:])
+    report, _ = grade(arena, root, tmp_path, tasks="p1.rules,p1.pair_loss")
+    loss = task_of(report, "p1.pair_loss")
+    assert loss["points"] == 0 and loss["status"] == Status.INTEGRITY.code, loss
+    rules = task_of(report, "p1.rules")
+    assert rules["points"] == 0 and "helpers.py, line 2: import importlib" in rules["feedback"], rules["feedback"]
+    assert Flag.INTEGRITY in report_of(report).flags()
