@@ -16,10 +16,11 @@ unchanged):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from autograder import rubric
+from autograder.record import Status
 from autograder.rules import Violation, breaches
 
 # the top-level modules the worker and the probes rely on; a submission's file or folder of that name is refused
@@ -94,3 +95,22 @@ def withholds(verdict: Verdict | None, task_id: str) -> bool:
     fails on its own and names every violation)."""
     return (verdict is not None and rubric.BY_ID[task_id].project == verdict.project
             and task_id != verdict.rule_task)
+
+
+def tripwire_verdict(project: str, seen: str) -> Verdict:
+    """The verdict of the worker's tripwire (:mod:`autograder.sandbox.tripwire`): ``seen`` is its first sighting."""
+    return Verdict(project, f"the grader saw autograd during a call into your code: {seen}")
+
+
+def withhold_results(results: list, verdicts: dict) -> list:
+    """``results`` (:class:`autograder.record.CaseResult`) with every case of a withheld project's tasks (its rule
+    task aside) turned into ``integrity``: the cases that ran before the tripwire fired included."""
+    out = []
+    for case in results:
+        verdict = verdicts.get(rubric.BY_ID[case.task].project) if case.task in rubric.BY_ID else None
+        if withholds(verdict, case.task) and case.status is not Status.INTEGRITY:
+            header = f"[{case.task}] {rubric.BY_ID[case.task].description}"
+            case = replace(case, status=Status.INTEGRITY,
+                           feedback=f"{header}\n  {Status.INTEGRITY.label}: {verdict.message()}")
+        out.append(case)
+    return out

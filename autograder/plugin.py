@@ -218,6 +218,8 @@ def _project(request, name: str) -> Project:
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
     verdict = request.config.stash[STATE].verdicts.get(name)
+    if verdict is None and workers[name].tripped:
+        verdict = integrity.tripwire_verdict(name, workers[name].tripped)
     if integrity.withholds(verdict, marker.args[0]):
         raise StudentError(Status.INTEGRITY, verdict.message())
     scale = request.config.getoption("--limit-scale")
@@ -342,7 +344,10 @@ def pytest_sessionfinish(session, exitstatus):
         root = str(submission_root(config))
     except Exception as exc:  # noqa: BLE001 - the report still gets written
         root = f"unresolved: {exc}"
-    report: GradeReport = score(state.results, state.selected)
+    verdicts = {name: state.verdicts.get(name) or (integrity.tripwire_verdict(name, worker.tripped)
+                                                    if worker.tripped else None)
+                for name, worker in state.workers.items()}
+    report: GradeReport = score(integrity.withhold_results(state.results, verdicts), state.selected)
     sandbox = state.sandbox
     report.complete = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     report.submission, report.visibility = root, config.getoption("--visibility")

@@ -214,3 +214,43 @@ def test_p1_probe_patch_through_a_sibling_module_scores_nothing(arena, tmp_path)
     rules = task_of(report, "p1.rules")
     assert rules["points"] == 0 and "helpers.py, line 2: import importlib" in rules["feedback"], rules["feedback"]
     assert Flag.INTEGRITY in report_of(report).flags()
+
+
+# ------------------------------------------------------------------------------------------------ the tripwire
+
+HIDDEN_AUTOGRAD = '''
+_on = torch.set_grad_enabled(False)
+_on.prev = True
+with _on:
+    pass
+x = torch.tensor(self.input.tolist(), dtype=self.input.dtype, **_GRAD)
+w = torch.tensor(self.weight.tolist(), dtype=self.weight.dtype, **_GRAD)
+out = x.mm(w.t())
+out.backward(gradwrtoutput)
+self.grad_weight += w.grad
+if self.bias is not None:
+    self.grad_bias += gradwrtoutput.sum(dim=0)
+torch.set_grad_enabled(False)
+return x.grad
+'''
+
+
+def test_autograd_the_static_rules_cannot_see_is_caught_at_run_time(arena, tmp_path):
+    """Linear.backward by autograd, switched on through set_grad_enabled's saved ``prev`` and a computed
+    ``requires_grad`` keyword: the static rules pass it; the worker's tripwire withholds project 2, the tasks that
+    passed before it fired included."""
+    root = copy_of(tmp_path)
+    framework = root / "project2" / "framework.py"
+    edit(framework, "import torch\n", "import torch\n\n_GRAD = {'requires_' + 'grad': True}\n")
+    text = framework.read_text()
+    start = text.index("def backward(self, gradwrtoutput):", text.index("class Linear("))
+    body = text.index("### BEGIN SOLUTION", start)
+    framework.write_text(text[:body] + "\n        ".join(HIDDEN_AUTOGRAD.strip().splitlines()) + "\n        "
+                         + text[body:])
+    assert integrity.rules_verdict(root / "project2", "project2") is None, "the static rules must not see it"
+    report, _ = grade(arena, root, tmp_path, tasks="p2.rules,p2.linear")
+    for task_id in ("p2.rules", "p2.linear.forward", "p2.linear.backward"):
+        task = task_of(report, task_id)
+        assert task["points"] == 0 and task["status"] == Status.INTEGRITY.code, task
+    assert "gradient tracking was on" in task_of(report, "p2.linear.backward")["feedback"]
+    assert Flag.INTEGRITY in report_of(report).flags()

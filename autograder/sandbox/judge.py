@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from autograder import integrity
 from autograder.record import Note, NoteKind, Status
 from autograder.sandbox import cgroups, isolation
 from autograder.sandbox.limits import Limits, format_size
@@ -226,6 +227,7 @@ class Worker:
         self.import_failure: StudentError | None = None  # the import did not finish: every call fails with it
         self.fired: list[Note] = []  # caps that fired during the worker's life, for the report
         self.served_hidden = False  # it ran a hidden task: the plugin restarts it before a public one
+        self.tripped = ""  # what the worker's autograd tripwire saw (autograder/sandbox/tripwire.py), once it fired
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
@@ -404,6 +406,10 @@ class Worker:
                 details="Your code was still running when the time limit passed: look for an infinite loop "
                         "(a while loop whose condition never changes) or far too many epochs.",
                 output=self.output.since(mark), notes=notes)
+        if reply.get("integrity") and not self.tripped:
+            self.tripped = str(reply["integrity"])[:300]
+        if self.tripped:
+            raise StudentError(Status.INTEGRITY, integrity.tripwire_verdict(self.project, self.tripped).message())
         if reply.get("status") == "ok":
             return reply.get("value")
         status = Status.from_worker(str(reply.get("kind", "exception")))

@@ -19,6 +19,7 @@ serves requests on the socket ``FD`` until it closes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -121,7 +122,7 @@ def load_kit(project: str):
     ``course/`` folder in the submission is never the one loaded)."""
     for name in ("course", "course.errors", "course.submission", "course.data", "course.project1.spec",
                  "course.project2.spec", "course.project2.speed", "autograder.sandbox.wire",
-                 "autograder.sandbox.probes"):
+                 "autograder.sandbox.probes", "autograder.sandbox.tripwire"):
         importlib.import_module(name)
     return importlib.import_module(f"autograder.sandbox.probes.{project}")
 
@@ -140,6 +141,8 @@ def serve(conn: Connection, root: str, project: str, probes=None) -> None:
 
     from autograder.sandbox.wire import decode
 
+    from autograder.sandbox.tripwire import Tripwire
+
     probes = probes or load_kit(project)
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
@@ -152,15 +155,21 @@ def serve(conn: Connection, root: str, project: str, probes=None) -> None:
         if "import" in request:
             _import(conn, context, list(request["import"]))
             continue
+        # a probe module declares whether its probes run with autograd (project 2's framework: never, and its
+        # calls run inside the tripwire, autograder/sandbox/tripwire.py)
+        guard = None if probes.AUTOGRAD or request["probe"] in probes.TRIPWIRE_EXEMPT else Tripwire()
         try:
-            # a probe module declares whether its probes run with autograd (project 2's framework: never)
-            with torch.set_grad_enabled(probes.AUTOGRAD):
+            with torch.set_grad_enabled(probes.AUTOGRAD), guard or contextlib.nullcontext():
                 value = getattr(probes, request["probe"])(context, **request["kwargs"])
+                if guard is not None:
+                    guard.check_after()
             reply = {"status": "ok", "value": value}
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the judge
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = _error(exc, folder)
+        if guard is not None and guard.seen:
+            reply["integrity"] = guard.seen  # the judge withholds the project's points (autograder/integrity.py)
         _send(conn, reply)
 
 

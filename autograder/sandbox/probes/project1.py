@@ -13,6 +13,7 @@ from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401
 from course.project1.spec import NETS, split_output
 
 AUTOGRAD = True  # the student's networks train with autograd
+TRIPWIRE_EXEMPT = frozenset()  # no tripwire: project 1 trains with autograd
 
 
 def make_net(ctx, net: str, seed: int):
