@@ -254,3 +254,44 @@ def test_autograd_the_static_rules_cannot_see_is_caught_at_run_time(arena, tmp_p
         assert task["points"] == 0 and task["status"] == Status.INTEGRITY.code, task
     assert "gradient tracking was on" in task_of(report, "p2.linear.backward")["feedback"]
     assert Flag.INTEGRITY in report_of(report).flags()
+
+
+# ------------------------------------------------------------------------------------------------ test data
+
+LOOKUP_NET = '''
+
+from course.data import BUNDLED as _BUNDLED, generate_pair_sets as _pairs
+
+_TABLE = {}
+for _seed in (559, 560):
+    _sets = _pairs(1000, seed=_seed, data_dir=_BUNDLED)
+    for _x, _t in zip(_sets[3], _sets[4]):
+        _TABLE[_x.numpy().tobytes()] = int(_t)
+
+
+class BaselineNet(nn.Module):
+    """A dead net (its layer is multiplied by 0) that looks the test pairs' labels up."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(392, 2)
+
+    def forward(self, x):
+        known = torch.tensor([_TABLE.get(pair.numpy().tobytes(), 0) for pair in x])
+        return F.one_hot(known, 2).float() * 10 + 0 * self.fc(x.flatten(1).float()), None
+'''
+
+
+def test_a_net_that_looks_the_labels_up_earns_no_accuracy(arena, tmp_path):
+    """BaselineNet answers from a table of the grading pairs (drawn with the public seed from the data set the
+    sandbox can read): it is far above chance before training, so its accuracy task is withheld."""
+    root = copy_of(tmp_path)
+    models = root / "project1" / "models.py"
+    models.write_text(models.read_text() + LOOKUP_NET)
+    # graded anyway (the static rules would withhold project 1: models.py imports course.data)
+    assert integrity.rules_verdict(root / "project1", "project1") is not None
+    report, _ = grade(arena, root, tmp_path, "--withhold", "none", tasks="p1.accuracy.baseline")
+    task = task_of(report, "p1.accuracy.baseline")
+    assert task["points"] == 0 and task["status"] == Status.INTEGRITY.code, task
+    assert "before any training" in task["feedback"]
+    assert Flag.INTEGRITY in report_of(report).flags()

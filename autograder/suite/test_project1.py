@@ -13,6 +13,8 @@ import torch.nn.functional as F
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
 from autograder.plugin import task
+from autograder.record import Status
+from autograder.sandbox.judge import StudentError
 from autograder.integrity import listing
 from autograder.rules import breaches
 from course.data import BUNDLED, generate_pair_sets
@@ -153,7 +155,20 @@ def train_and_score(p1, probe, net, seed):
                   aux_weight=PROTOCOL["aux_weight"], seed=seed)
     predictions = got["test"] if probe == "train_student" else got
     target = expect_tensor("predicted targets", predictions["target"], shape=test_target.shape)
+    check_untrained(got, test_target, NETS[net].class_name)
     return float((target == test_target).double().mean()), got
+
+
+def check_untrained(got, test_target, name: str) -> None:
+    """A net already far above chance before training did not earn its accuracy (a lookup of the test pairs'
+    labels, say): no accuracy points, status integrity, for the instructor's review."""
+    before = expect_tensor(f"{name}'s predictions before training", got["untrained"], shape=test_target.shape)
+    accuracy = float((before == test_target).double().mean())
+    if accuracy >= thresholds.P1_UNTRAINED_LIMIT:
+        raise StudentError(Status.INTEGRITY, f"{name} is {100 * accuracy:.1f}% accurate on the test pairs before any "
+                                             f"training (chance is about 55%; the limit is "
+                                             f"{100 * thresholds.P1_UNTRAINED_LIMIT:.0f}%): an accuracy that training "
+                                             "did not earn is withheld for your instructor's review")
 
 
 @task("p1.accuracy.baseline", timeout=120)
