@@ -41,6 +41,7 @@ class GradingState:
     benchmarks: list[Benchmark] = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     integrity_notes: list[Note] = field(default_factory=list)  # autograder/integrity.py: flagged, grade unchanged
+    data_seed: int | None = None  # the instructor's seed of the grading pairs, when one was given
     verdicts: dict = field(default_factory=dict)  # project -> integrity.Verdict | None: its points withheld
     started: float = field(default_factory=time.time)
 
@@ -78,6 +79,9 @@ def pytest_addoption(parser):
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
     group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
                     help="stop grading (and every worker) once this process's parent is no longer PID")
+    group.addoption("--data-seed", type=int, default=None,
+                    help="draw project 1's training and test pairs with this seed (default: $AUTOGRADER_DATA_SEED, "
+                         "else the public, calibrated seed); the instructor's own, never in the student bundle")
     group.addoption("--withhold", choices=("integrity", "none"), default="integrity",
                     help="integrity: a project whose files break the rules, or that trips the worker's tripwire, is "
                          "withheld (the default); none: graded anyway (the sandbox's own tests, whose attacks must "
@@ -147,6 +151,21 @@ def pytest_collection_modifyitems(config, items):
 def _hidden(item) -> bool:
     marker = item.get_closest_marker("task")
     return marker is not None and rubric.BY_ID[marker.args[0]].visibility == "hidden"
+
+
+def data_seed(config, public: int) -> int:
+    """The seed project 1's grading pairs are drawn with: ``--data-seed``, else ``$AUTOGRADER_DATA_SEED`` (the
+    instructor's, kept out of the student bundle), else ``public`` (the calibrated seed a student's check uses).
+    The net's initialisation keeps its own seed: the worker never receives the data seed, only the data."""
+    chosen = config.getoption("--data-seed", None)
+    if chosen is None and os.environ.get("AUTOGRADER_DATA_SEED", "").strip():
+        try:
+            chosen = int(os.environ["AUTOGRADER_DATA_SEED"])
+        except ValueError:
+            raise pytest.UsageError("AUTOGRADER_DATA_SEED must be a whole number (the seed of the grading pairs)") \
+                from None
+    config.stash[STATE].data_seed = chosen
+    return public if chosen is None else chosen
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -358,5 +377,6 @@ def pytest_sessionfinish(session, exitstatus):
     report.notes = [Note(note.kind, note.text, name)
                     for name, worker in sorted(state.workers.items()) for note in worker.fired]
     report.notes += state.integrity_notes
+    report.data_seed = state.data_seed
     report.benchmarks, report.benchmarks_not_measured = list(state.benchmarks), list(state.benchmarks_not_measured)
     write_json(path, report.to_json())

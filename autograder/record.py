@@ -247,6 +247,7 @@ class GradeReport:
     benchmarks: list[Benchmark] = field(default_factory=list)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     notebooks: dict[str, NotebookGrade] = field(default_factory=dict)
+    data_seed: int | None = None  # the instructor's seed of project 1's grading pairs (None: the public one)
 
     @property
     def total(self) -> float:
@@ -306,6 +307,7 @@ class GradeReport:
             benchmarks=[Benchmark(**b) for b in data.get("benchmarks", [])],
             benchmarks_not_measured=[Benchmark(**b) for b in data.get("benchmarks_not_measured", [])],
             notebooks={p: NotebookGrade(**nb) for p, nb in (data.get("notebooks") or {}).items()},
+            data_seed=data.get("data_seed"),
         )
 
 

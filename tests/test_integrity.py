@@ -295,3 +295,16 @@ def test_a_net_that_looks_the_labels_up_earns_no_accuracy(arena, tmp_path):
     assert task["points"] == 0 and task["status"] == Status.INTEGRITY.code, task
     assert "before any training" in task["feedback"]
     assert Flag.INTEGRITY in report_of(report).flags()
+
+
+def test_with_the_instructors_seed_a_lookup_table_finds_nothing(arena, tmp_path):
+    """The same lookup net, graded with an instructor's data seed: its table (built from the public seed) matches
+    no test pair, so it is the dead net it is (below the threshold); the report records the seed."""
+    root = copy_of(tmp_path)
+    models = root / "project1" / "models.py"
+    models.write_text(models.read_text() + LOOKUP_NET)
+    report, _ = grade(arena, root, tmp_path, "--withhold", "none", "--data-seed", "424242",
+                      tasks="p1.accuracy.baseline")
+    task = task_of(report, "p1.accuracy.baseline")
+    assert task["points"] == 0 and task["status"] == Status.FAILED.code, task
+    assert report["data_seed"] == 424242

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
-from autograder.plugin import task
+from autograder.plugin import data_seed, task
 from autograder.record import Status
 from autograder.sandbox.judge import StudentError
 from autograder.integrity import listing
@@ -148,8 +148,9 @@ def test_pair_loss(p1, aux_weight):
 # ------------------------------------------------------------------------------------------------ accuracy
 
 
-def train_and_score(p1, probe, net, seed):
-    train_input, train_target, train_classes, test_input, test_target, _ = pairs(PROTOCOL["pairs"], seed)
+def train_and_score(p1, probe, net, seed, data_seed):
+    """Train ``net`` (initialised from ``seed``) on pairs drawn with ``data_seed``; the test accuracy and the reply."""
+    train_input, train_target, train_classes, test_input, test_target, _ = pairs(PROTOCOL["pairs"], data_seed)
     got = p1.call(probe, net=net, train_input=train_input, train_target=train_target, train_classes=train_classes,
                   test_input=test_input, epochs=PROTOCOL["epochs"], batch_size=PROTOCOL["batch_size"], lr=PROTOCOL["lr"],
                   aux_weight=PROTOCOL["aux_weight"], seed=seed)
@@ -172,22 +173,22 @@ def check_untrained(got, test_target, name: str) -> None:
 
 
 @task("p1.accuracy.baseline", timeout=120)
-def test_accuracy_baseline(p1):
-    check_accuracy(p1, "baseline")
+def test_accuracy_baseline(p1, request):
+    check_accuracy(p1, "baseline", request.config)
 
 
 @task("p1.accuracy.siamese", timeout=120)
-def test_accuracy_siamese(p1):
-    check_accuracy(p1, "siamese")
+def test_accuracy_siamese(p1, request):
+    check_accuracy(p1, "siamese", request.config)
 
 
 @task("p1.accuracy.aux", timeout=120)
-def test_accuracy_aux(p1):
-    check_accuracy(p1, "aux")
+def test_accuracy_aux(p1, request):
+    check_accuracy(p1, "aux", request.config)
 
 
-def check_accuracy(p1, net):
-    accuracy, _ = train_and_score(p1, "train_kit", net, PROTOCOL["seed"])
+def check_accuracy(p1, net, config):
+    accuracy, _ = train_and_score(p1, "train_kit", net, PROTOCOL["seed"], data_seed(config, PROTOCOL["seed"]))
     threshold = PROTOCOL["thresholds"][net]
     require(accuracy >= threshold,
             f"{NETS[net].class_name} trained by the kit's protocol ({PROTOCOL['pairs']} pairs, {PROTOCOL['epochs']} epochs, Adam lr "
@@ -198,8 +199,9 @@ def check_accuracy(p1, net):
 
 
 @task("p1.train_model", timeout=120)
-def test_train_model(p1):
-    accuracy, got = train_and_score(p1, "train_student", "aux", PROTOCOL["seed"] + 1)
+def test_train_model(p1, request):
+    drawn = data_seed(request.config, PROTOCOL["seed"]) + 1
+    accuracy, got = train_and_score(p1, "train_student", "aux", PROTOCOL["seed"] + 1, drawn)
     require(got["history_ok"] and got["history_len"] == PROTOCOL["epochs"],
             f"train_model(..., epochs={PROTOCOL['epochs']}) returns its history", expected=f"a list of {PROTOCOL['epochs']} "
             "dicts with a 'loss' entry", received=got["history_repr"])
@@ -210,7 +212,7 @@ def test_train_model(p1):
             received=f"{100 * accuracy:.1f}%",
             cause="check the optimiser step and zero_grad in your loop, that it uses pair_loss, and that it "
                   "walks over every mini-batch of every epoch")
-    train_target = pairs(PROTOCOL["pairs"], PROTOCOL["seed"] + 1)[1]
+    train_target = pairs(PROTOCOL["pairs"], drawn)[1]
     kit = float((got["train"]["target"] == train_target).double().mean())
     require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
             expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",
