@@ -6,7 +6,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from autograder.sandbox.tripwire import Tripwire
+from autograder.sandbox.tripwire import Tripwire, guard_entry_points
+
+guard_entry_points()  # as the worker of project 2 does at start-up (the wrappers pass through outside a tripwire)
 
 
 def by_enable_grad():
@@ -20,13 +22,16 @@ def by_saved_prev():
     switch.prev = True
     with switch:
         pass
-    torch.ones(2).add(1)
+    x = torch.tensor([1.0, 2.0], **{"requires_" + "grad": True})
+    (x * x).sum()
     torch.set_grad_enabled(False)
 
 
 def by_private_switch():
     torch._C._set_grad_enabled(True)
-    torch.ones(2).add(1)
+    x = torch.ones(2, 3, requires_grad=True)
+    x.mm(torch.ones(3, 2))
+    torch._C._set_grad_enabled(False)
 
 
 def by_leaving_it_on():

@@ -124,7 +124,12 @@ def load_kit(project: str):
                  "course.project2.spec", "course.project2.speed", "autograder.sandbox.wire",
                  "autograder.sandbox.probes", "autograder.sandbox.tripwire"):
         importlib.import_module(name)
-    return importlib.import_module(f"autograder.sandbox.probes.{project}")
+    probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
+    if not probes.AUTOGRAD:
+        from autograder.sandbox.tripwire import guard_entry_points
+
+        guard_entry_points()  # before any student code: its autograd calls report to the call's tripwire
+    return probes
 
 
 def student_path(folder: str) -> None:
