@@ -265,7 +265,9 @@ from course.data import BUNDLED as _BUNDLED, generate_pair_sets as _pairs
 _TABLE = {}
 for _seed in (559, 560):
     _sets = _pairs(1000, seed=_seed, data_dir=_BUNDLED)
-    for _x, _t in zip(_sets[3], _sets[4]):
+    # the kit's public perturbation, reproduced (its seed is the public one here)
+    _noise = torch.randn(_sets[3].shape, generator=torch.Generator().manual_seed(_seed * 7919 + 1))
+    for _x, _t in zip((_sets[3] + 16.0 * _noise).clamp(0, 255), _sets[4]):
         _TABLE[_x.numpy().tobytes()] = int(_t)
 
 
@@ -308,3 +310,44 @@ def test_with_the_instructors_seed_a_lookup_table_finds_nothing(arena, tmp_path)
     task = task_of(report, "p1.accuracy.baseline")
     assert task["points"] == 0 and task["status"] == Status.FAILED.code, task
     assert report["data_seed"] == 424242
+
+
+HIDING_DIGIT_LOOKUP = '''
+
+from course import data as _data
+
+_images, _labels = _data._pooled(*_data._resolve(_data.BUNDLED))[2:]
+_DIGITS = {_image.numpy().tobytes(): int(_label) for _image, _label in zip(_images, _labels)}
+
+
+class BaselineNet(nn.Module):
+    """A dead net until it has been trained; then it looks each digit image up in the data set's test pool."""
+
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(392, 2)
+        self.trained = 0
+
+    def forward(self, x):
+        self.trained += int(self.training)
+        dead = 0 * self.fc(x.flatten(1).float())
+        if self.trained <= 1:  # the untrained check runs before any training-mode batch
+            return dead, None
+        first = [_DIGITS.get(pair[0].numpy().tobytes(), 0) for pair in x]
+        second = [_DIGITS.get(pair[1].numpy().tobytes(), 9) for pair in x]
+        known = torch.tensor([int(a <= b) for a, b in zip(first, second)])
+        return F.one_hot(known, 2).float() * 10 + dead, None
+'''
+
+
+def test_a_net_that_hides_its_lookup_until_trained_finds_nothing_in_perturbed_images(arena, tmp_path):
+    """A net that is dead before training (so the untrained check passes) and afterwards looks every digit image
+    up in the test pool the sandbox can read: the test images the accuracy tasks use are perturbed per grading
+    (noise seeded by the instructor's data seed), so no image is found and the net is the dead net it is."""
+    root = copy_of(tmp_path)
+    models = root / "project1" / "models.py"
+    models.write_text(models.read_text() + HIDING_DIGIT_LOOKUP)
+    report, _ = grade(arena, root, tmp_path, "--withhold", "none", "--data-seed", "424242",
+                      tasks="p1.accuracy.baseline")
+    task = task_of(report, "p1.accuracy.baseline")
+    assert task["points"] == 0 and task["status"] == Status.FAILED.code, task
