@@ -15,7 +15,8 @@ submission may not use, with its file and line (:class:`Violation`).
   (``torch.tensor = ...``); dunder attributes and names beyond the inert ones (``__init__``, ``__name__``,
   ``__class__``, ``__doc__``, ``__file__``…); frames and code objects (``_getframe``, ``f_back``, ``tb_frame``…);
   torch's private modules (``torch._C``, ``torch._dynamo``…), ``torch.overrides``, ``torch.library``,
-  ``torch.ops``, ``torch.load``, ``torch.hub``, ``torch.from_file``.
+  ``torch.ops``, ``torch.load``, ``torch.hub``, ``torch.from_file``; numpy's file readers (``numpy.load``,
+  ``fromfile``, ``memmap``…).
 * **No autograd in project 2** (its ``.py`` files): ``torch.autograd``, ``torch.func``, ``torch.nn``,
   ``torch.compile``, ``torch.jit``, ``torch.fx``, ``torch.utils``, ``enable_grad``, ``set_grad_enabled``,
   ``requires_grad(_)``, ``grad_fn``, ``register_hook``, ``retain_grad``, ``requires_grad=``. A tensor's
@@ -52,6 +53,8 @@ FRAMES = {"_getframe", "f_back", "f_globals", "f_locals", "f_builtins", "f_code"
           "cr_frame", "ag_frame", "co_code", "co_consts", "func_globals", "gi_code"}
 TORCH_NEVER = ("torch._", "torch.overrides", "torch.library", "torch.ops", "torch.load", "torch.hub",
                "torch.from_file", "torch.classes", "torch.utils.cpp_extension")
+NUMPY_NEVER = ("numpy.load", "numpy.fromfile", "numpy.loadtxt", "numpy.genfromtxt", "numpy.memmap", "numpy.lib",
+               "numpy.ctypeslib", "numpy.DataSource", "numpy.f2py", "numpy.distutils")
 TORCH_NO_AUTOGRAD = ("torch.autograd", "torch.func", "torch.nn", "torch.compile", "torch.jit", "torch.fx",
                      "torch.utils", "torch.enable_grad", "torch.set_grad_enabled", "torch.export", "torch.Tensor.backward",
                      "torch.Tensor.register_hook", "torch.Tensor.requires_grad", "torch.Tensor.grad", "torch.vmap",
@@ -109,6 +112,8 @@ class _Checker(ast.NodeVisitor):
     # -- imports -------------------------------------------------------------------------------------------------
     def _module_path(self, module: str, node: ast.AST) -> None:
         """The checks of a dotted module path, whatever way it is reached (import or attribute chain)."""
+        if module.startswith(NUMPY_NEVER):
+            self.flag(node, module, "reading files (the data set's, the kit's) is off limits")
         if module.split(".")[0] != "torch":
             return
         if module.startswith(TORCH_NEVER):
@@ -246,11 +251,19 @@ def student_files(folder: Path) -> list[Path]:
                   and not skip & set(p.relative_to(folder).parts))
 
 
+def test_file(path: Path) -> bool:
+    """A student's own test file (``test_*.py``, ``*_test.py``, ``conftest.py``): the handout asks students to check
+    their gradients against autograd, so these are not read; the grader never loads them, and no other file may
+    import them (they are not among the importable siblings)."""
+    return path.suffix == ".py" and (path.name.startswith("test_") or path.stem.endswith("_test")
+                                     or path.name == "conftest.py")
+
+
 def check_project(folder: str | Path, project: str) -> list[Violation]:
     """Every violation in the project folder, sorted by file and line (syntax errors included, marked)."""
     folder = Path(folder)
     found: list[Violation] = []
-    files = student_files(folder) if folder.is_dir() else []
+    files = [p for p in (student_files(folder) if folder.is_dir() else []) if not test_file(p)]
     # a top-level file of the project is importable by its name, unless it is named like a kit module (never loaded)
     siblings = frozenset(p.stem for p in files if p.suffix == ".py" and p.parent == folder
                          and p.stem not in ("course", "autograder", "torch", "numpy", "math") and p.stem not in NEVER)

@@ -42,6 +42,7 @@ ATTACKS_P1 = {
     "os": "import os",
     "eval": "x = eval('1')",
     "inspect": "import inspect",
+    "numpy's file readers": "import numpy as np\nimages = np.load('/data/mnist.npz')",
 }
 
 
@@ -92,3 +93,11 @@ ENTRIES = [KIT_ROOT / "solutions", KIT_ROOT / "assignments", KIT_ROOT / "tests" 
 def test_the_reference_skeletons_fixture_and_demo_class_break_no_rule(entry: Path):
     for project in ("project1", "project2"):
         assert breaches(entry / project, project) == [], (entry, project)
+
+
+def test_the_students_own_tests_may_use_autograd_but_may_not_be_imported(tmp_path):
+    (tmp_path / "framework.py").write_text("import torch\n")
+    (tmp_path / "test_framework.py").write_text("import pytest\nimport torch\ntorch.autograd.gradcheck\n")
+    assert breaches(tmp_path, "project2") == []
+    (tmp_path / "framework.py").write_text("import torch\nimport test_framework\n")
+    assert [v.construct for v in breaches(tmp_path, "project2")] == ["import test_framework"]
