@@ -11,13 +11,15 @@ import shutil
 from pathlib import Path
 
 import pytest
+import test_hostile
+from test_hostile import ASSIGNMENTS, SOLUTIONS, points
 
 from autograder import integrity, rubric
-from autograder.sandbox.isolation import probe as bwrap_probe
 from autograder.record import Flag, GradeReport, Status
+from autograder.sandbox.isolation import probe as bwrap_probe
 from course.submission import KIT_ROOT
-import test_hostile
-from test_hostile import ASSIGNMENTS, SOLUTIONS, arena, points  # noqa: F401 - arena is a fixture
+
+arena = test_hostile.arena  # the hostile suite's fixture: no network, no process left, the kit unchanged
 
 pytestmark = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
 
@@ -71,7 +73,7 @@ def test_hidden_inputs_never_reach_public_feedback(arena, tmp_path):
     edit(framework, "import torch\n", "import torch\n\n_SEEN = []\n")
     at_forward(framework, "Linear", "_SEEN.append(tuple(input.shape))")
     at_forward(framework, "LeakyReLU", "raise RuntimeError(f'seen: {_SEEN}')")
-    report, output = grade(arena, root, tmp_path, tasks="p2.hidden.linear,p2.bonus.leaky_relu")
+    report, _ = grade(arena, root, tmp_path, tasks="p2.hidden.linear,p2.bonus.leaky_relu")
     public = task_of(report, "p2.bonus.leaky_relu")
     assert public["status"] == Status.EXCEPTION.code and "seen:" in public["feedback"], public
     hidden_shapes = ("(13, 9)", "(2, 1)")

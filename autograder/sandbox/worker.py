@@ -144,9 +144,8 @@ def student_path(folder: str) -> None:
 def serve(conn: Connection, root: str, project: str, probes=None) -> None:
     import torch
 
-    from autograder.sandbox.wire import decode
-
     from autograder.sandbox.tripwire import Tripwire
+    from autograder.sandbox.wire import decode
 
     probes = probes or load_kit(project)
     context = Context(root, project)

@@ -12,13 +12,19 @@ import torch.nn.functional as F
 
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
+from autograder.integrity import listing, perturb
 from autograder.plugin import data_seed, task
 from autograder.record import Status
-from autograder.sandbox.judge import StudentError
-from autograder.integrity import listing, perturb
 from autograder.rules import breaches
+from autograder.sandbox.judge import StudentError
 from course.data import BUNDLED, generate_pair_sets
-from course.project1.spec import MODULES, NETS, PARAMETER_RANGE, digit_shape, target_shape
+from course.project1.spec import (
+    MODULES,
+    NETS,
+    PARAMETER_RANGE,
+    digit_shape,
+    target_shape,
+)
 
 PROTOCOL = thresholds.P1
 

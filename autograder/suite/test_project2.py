@@ -10,9 +10,9 @@ import torch.nn.functional as F
 
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
+from autograder.integrity import listing
 from autograder.plugin import task
 from autograder.references import torch_adam, torch_sgd
-from autograder.integrity import listing
 from autograder.rules import breaches
 from course.data import generate_disc_set
 from course.project2.spec import N_POINTS
