@@ -40,8 +40,10 @@ DEVICES = [pytest.param("cpu", id="cpu"), pytest.param("cuda", id="cuda", marks=
 # interleaved rounds per case: warm-up, then at least 5 and at most 25 rounds, stopping after ~2 s of timed calls
 ROUNDS = {"warmup": 1, "min_rounds": 5, "max_rounds": 25, "max_time": 2.0}
 SEED = 0
+# the public tasks only: the hidden tasks run after the benchmarks (autograder/plugin.py), so that no public
+# feedback follows a hidden call in the same worker
 CORE = ("p2.linear.forward", "p2.linear.backward", "p2.activations.forward", "p2.activations.backward", "p2.mse",
-        "p2.sequential", "p2.accumulate", "p2.sgd", "p2.hidden.linear", "p2.hidden.sequential")
+        "p2.sequential", "p2.accumulate", "p2.sgd")
 
 
 @dataclass(frozen=True)

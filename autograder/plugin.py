@@ -18,9 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder import rubric
+from autograder import integrity, rubric
 from autograder.expect import GradingFailure
-from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, Status
+from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, NoteKind, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
 from autograder.sandbox.limits import add_limit_options, limits_from, task_timeout
 from course.files import write_json
@@ -40,6 +40,9 @@ class GradingState:
     import_errors: dict = field(default_factory=dict)  # (project, file) -> the full message, shown once
     benchmarks: list[Benchmark] = field(default_factory=list)  # the benchmark tasks' figures (autograder/bench.py)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
+    integrity_notes: list[Note] = field(default_factory=list)  # autograder/integrity.py: flagged, grade unchanged
+    data_seed: int | None = None  # the instructor's seed of the grading pairs, when one was given
+    verdicts: dict = field(default_factory=dict)  # project -> integrity.Verdict | None: its points withheld
     started: float = field(default_factory=time.time)
 
 
@@ -76,6 +79,13 @@ def pytest_addoption(parser):
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
     group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
                     help="stop grading (and every worker) once this process's parent is no longer PID")
+    group.addoption("--data-seed", type=int, default=None,
+                    help="draw project 1's training and test pairs with this seed (default: $AUTOGRADER_DATA_SEED, "
+                         "else the public, calibrated seed); the instructor's own, never in the student bundle")
+    group.addoption("--withhold", choices=("integrity", "none"), default="integrity",
+                    help="integrity: a project whose files break the rules, or that trips the worker's tripwire, is "
+                         "withheld (the default); none: graded anyway (the sandbox's own tests, whose attacks must "
+                         "reach the worker)")
     add_limit_options(group.addoption)
 
 
@@ -110,7 +120,11 @@ def _backstop(config, limit: float) -> float:
     return task_timeout(limits_from(lambda name: config.getoption(name)), limit, config.getoption("--limit-scale"))
 
 
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
+    """Keep the selected tasks; then, after every other plugin's ordering (the benchmarks last,
+    :mod:`autograder.bench`), the hidden tasks after every public one, so that no public task's feedback can carry
+    what a hidden call left in a worker (a stable sort)."""
     wanted = {t.id for t in rubric.select(config.getoption("--task"))}
     if config.getoption("--visibility") == "public":
         wanted -= {t.id for t in rubric.TASKS if t.visibility == "hidden"}
@@ -128,6 +142,28 @@ def pytest_collection_modifyitems(config, items):
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
     config.stash[STATE].selected = sorted(wanted)
+    yield
+    items.sort(key=_hidden)
+
+
+def _hidden(item) -> bool:
+    marker = item.get_closest_marker("task")
+    return marker is not None and rubric.BY_ID[marker.args[0]].visibility == "hidden"
+
+
+def data_seed(config, public: int) -> int:
+    """The seed project 1's grading pairs are drawn with: ``--data-seed``, else ``$AUTOGRADER_DATA_SEED`` (the
+    instructor's, kept out of the student bundle), else ``public`` (the calibrated seed a student's check uses).
+    The net's initialisation keeps its own seed: the worker never receives the data seed, only the data."""
+    chosen = config.getoption("--data-seed", None)
+    if chosen is None and os.environ.get("AUTOGRADER_DATA_SEED", "").strip():
+        try:
+            chosen = int(os.environ["AUTOGRADER_DATA_SEED"])
+        except ValueError:
+            raise pytest.UsageError("AUTOGRADER_DATA_SEED must be a whole number (the seed of the grading pairs)") \
+                from None
+    config.stash[STATE].data_seed = chosen
+    return public if chosen is None else chosen
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -144,14 +180,21 @@ def submission_root(config) -> Path:
 class Project:
     """A project of the submission as a test sees it: ``call(probe, **kwargs)`` within the test's limit."""
 
-    def __init__(self, worker: Worker, root: Path, name: str, limit: float):
-        self.worker, self.root, self.name, self.limit = worker, root, name, limit
+    def __init__(self, worker: Worker, root: Path, name: str, limit: float, hidden: bool = False):
+        self.worker, self.root, self.name, self.limit, self.hidden = worker, root, name, limit, hidden
 
     @property
     def folder(self) -> Path:
         return self.root / self.name
 
     def call(self, probe: str, **kwargs):
+        """``probe(**kwargs)`` in the worker. A worker that served a hidden task serves no public one: it is
+        restarted first (the order of the suite makes that rare: the hidden tasks run last)."""
+        if self.hidden:
+            self.worker.served_hidden = True
+        elif self.worker.served_hidden:
+            self.worker.stop()
+            self.worker.served_hidden = False
         try:
             return self.worker.call(probe, timeout=self.limit, **kwargs)
         except (StudentError, GradingFailure):
@@ -173,6 +216,12 @@ def _workers(request):
     state.sandbox = Sandbox.choose(config.getoption("--sandbox"), limits)
     state.budget = Budget(limits.submission_seconds)
     root = submission_root(config)
+    for name in ("project1", "project2"):
+        shadows = integrity.shadowing(root / name)
+        if shadows:
+            state.integrity_notes.append(Note(NoteKind.INTEGRITY, integrity.shadowing_note(name, shadows), name))
+        if config.getoption("--withhold") == "integrity":
+            state.verdicts[name] = integrity.rules_verdict(root / name, name)
     state.workers = {name: Worker(root, name, sandbox=state.sandbox, modules=MODULES[name], budget=state.budget)
                      for name in ("project1", "project2")}
     yield root, state.workers
@@ -181,10 +230,18 @@ def _workers(request):
 
 
 def _project(request, name: str) -> Project:
+    """The project's handle for this test; a project whose files break the rules (:mod:`autograder.rules`) runs no
+    task but its rule task: the others are withheld (status ``integrity``) before any student code runs."""
     root, workers = request.getfixturevalue("_workers")
     marker = request.node.get_closest_marker("task")
+    verdict = request.config.stash[STATE].verdicts.get(name)
+    if verdict is None and workers[name].tripped:
+        verdict = integrity.tripwire_verdict(name, workers[name].tripped)
+    if integrity.withholds(verdict, marker.args[0]):
+        raise StudentError(Status.INTEGRITY, verdict.message())
     scale = request.config.getoption("--limit-scale")
-    return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale)
+    return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale,
+                   hidden=rubric.BY_ID[marker.args[0]].visibility == "hidden")
 
 
 @pytest.fixture
@@ -304,7 +361,10 @@ def pytest_sessionfinish(session, exitstatus):
         root = str(submission_root(config))
     except Exception as exc:  # noqa: BLE001 - the report still gets written
         root = f"unresolved: {exc}"
-    report: GradeReport = score(state.results, state.selected)
+    verdicts = {name: state.verdicts.get(name) or (integrity.tripwire_verdict(name, worker.tripped)
+                                                    if worker.tripped else None)
+                for name, worker in state.workers.items()}
+    report: GradeReport = score(integrity.withhold_results(state.results, verdicts), state.selected)
     sandbox = state.sandbox
     report.complete = exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)
     report.submission, report.visibility = root, config.getoption("--visibility")
@@ -314,5 +374,7 @@ def pytest_sessionfinish(session, exitstatus):
     report.sandbox = ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started"
     report.notes = [Note(note.kind, note.text, name)
                     for name, worker in sorted(state.workers.items()) for note in worker.fired]
+    report.notes += state.integrity_notes
+    report.data_seed = state.data_seed
     report.benchmarks, report.benchmarks_not_measured = list(state.benchmarks), list(state.benchmarks_not_measured)
     write_json(path, report.to_json())

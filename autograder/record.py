@@ -62,6 +62,9 @@ class Status(enum.Enum):
     DISK = ("disk", "ran out of disk", 32, Flag.DISK_CAP)
     MEMORY = ("memory", "ran out of memory", 33, Flag.MEMORY_CAP)
     CRASH = ("crash", "the Python process died", 34, Flag.CRASH)
+    # the grade cannot be trusted as the code earned it (a rule of autograder/rules.py broken, or the worker's
+    # tripwire fired): points withheld for the instructor's review (autograder/integrity.py)
+    INTEGRITY = ("integrity", "withheld for review (integrity)", 40, Flag.INTEGRITY)
     GRADER_ERROR = ("grader_error", "grader error", 50, Flag.GRADER_ERROR)
 
     def __new__(cls, code: str, label: str, severity: int, flag: Flag | None = None):
@@ -135,6 +138,7 @@ class NoteKind(enum.Enum):
     PROCESSES = ("processes", Flag.PROCESS_CAP)
     DISK = ("disk", Flag.DISK_CAP)
     OUTPUT = ("output", Flag.OUTPUT_CUT)
+    INTEGRITY = ("integrity", Flag.INTEGRITY)  # the submission ships something the grader ignores (a kit package)
 
     def __new__(cls, code: str, flag: Flag):
         member = object.__new__(cls)
@@ -260,6 +264,7 @@ class GradeReport:
     benchmarks: list[Benchmark] = field(default_factory=list)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     notebooks: dict[str, NotebookGrade] = field(default_factory=dict)
+    data_seed: int | None = None  # the instructor's seed of project 1's grading pairs (None: the public one)
 
     @property
     def total(self) -> float:
@@ -319,6 +324,7 @@ class GradeReport:
             benchmarks=[Benchmark(**b) for b in data.get("benchmarks", [])],
             benchmarks_not_measured=[Benchmark(**b) for b in data.get("benchmarks_not_measured", [])],
             notebooks={p: NotebookGrade(**nb) for p, nb in (data.get("notebooks") or {}).items()},
+            data_seed=data.get("data_seed"),
         )
 
 

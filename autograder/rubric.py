@@ -35,7 +35,7 @@ class Task:
 
 TASKS: tuple[Task, ...] = (
     # ---------------------------------------------------------------- project 1: digit pairs (40)
-    Task("p1.rules", 1, "models.py and train.py do not touch the grader or pytest"),
+    Task("p1.rules", 1, "every file of project1: allowed imports only, no dynamic code, reflection or grader"),
     Task("p1.shapes", 4, "each net maps N×2×14×14 to target logits N×2 and digit logits N×2×10 or None"),
     Task("p1.params", 2, "each net has between 50,000 and 150,000 parameters (the handout's scale)"),
     Task("p1.siamese.sharing", 3, "SiameseNet and AuxiliaryNet apply one module, same weights, to both digits"),
@@ -49,7 +49,7 @@ TASKS: tuple[Task, ...] = (
     Task("p1.hidden.shapes", 2, "shapes and digit swap on batch sizes and seeds not seen in public", "hidden"),
     Task("p1.hidden.pair_loss", 2, "pair_loss on fresh logits and weights", "hidden"),
     # ---------------------------------------------------------------- project 2: framework (60)
-    Task("p2.rules", 4, "framework.py uses tensor operations only: no torch.nn, autograd, requires_grad"),
+    Task("p2.rules", 4, "every file of project2: torch and math only, no autograd, torch.nn, dynamic code or reflection"),
     Task("p2.module.api", 2, "Module subclasses offer forward, backward, param() as (tensor, gradient) pairs"),
     Task("p2.linear.forward", 4, "Linear.forward = x Wᵀ + b, weight out×in, param() order (weight, bias)"),
     Task("p2.linear.backward", 8, "Linear.backward: input, weight and bias gradients against autograd (float64)"),

@@ -19,6 +19,10 @@ P1 = {
     "thresholds": {"baseline": 0.62, "siamese": 0.75, "aux": 0.78, "train_model": 0.77},
 }
 P1_HIDDEN_SEED = 8117
+# A net's target accuracy on the test pairs before any training (its seeded initialisation): at or above this it
+# earns no accuracy points (status integrity). Chance is the majority class, about 55% of targets; the reference,
+# the plain fixture and the demo class measured at most 55.7% untrained (5 seeds × 3 nets, 2026-12-06).
+P1_UNTRAINED_LIMIT = 0.65
 
 # Project 2: the circle network 2-25-25-25-2 (ReLU), MSE on one-hot targets, plain SGD.
 P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold": 0.85}

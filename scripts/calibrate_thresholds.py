@@ -22,6 +22,7 @@ KIT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(KIT))
 
 from autograder import thresholds  # noqa: E402
+from autograder.integrity import perturb  # noqa: E402
 from autograder.sandbox.judge import Worker  # noqa: E402
 from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: E402
 from course.files import write_json  # noqa: E402
@@ -34,6 +35,7 @@ def p1_runs(impl: Path, seed: int) -> dict[str, float]:
     cfg = thresholds.P1
     train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
         cfg["pairs"], seed=seed, data_dir=BUNDLED)  # the data the suite grades on, whatever COURSE_MNIST_DIR says
+    test_input = perturb(test_input, seed)  # the suite's per-grading noise on the test images (autograder/integrity.py)
     out = {}
     worker = Worker(impl, "project1")
     try:

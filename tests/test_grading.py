@@ -199,7 +199,8 @@ def test_crash_and_wrong_values_give_feedback_not_tracebacks(tmp_path):
     at = source.index("### BEGIN SOLUTION", source.index("def forward(self", start))
     source = source[:at] + "import os\n        os._exit(3)\n        " + source[at:]
     fw.write_text(source)
-    report, _ = grade(sub, tmp_path, "--task", "p2.activations.forward", visibility="public")
+    # graded anyway (--withhold none): the static rules would withhold project 2 for its `import os`
+    report, _ = grade(sub, tmp_path, "--task", "p2.activations.forward", "--withhold", "none", visibility="public")
     task = by_task(report)["p2.activations.forward"]
     assert task["status"] == Status.CRASH.code and 0 < task["points"] < task["max_points"], task
 
@@ -217,7 +218,9 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     assert relu in source, "ReLU.backward of the solutions changed: update this test"
     source = source.replace(relu, relu.replace("return ", "return -"), 1)
     fw.write_text(source + forge)
-    report, _ = grade(sub, tmp_path, "--task", "p2", visibility="public")
+    # graded anyway (--withhold none): the static rules would withhold project 2 before its code runs
+    # (tests/test_integrity.py); here the patches themselves must change nothing
+    report, _ = grade(sub, tmp_path, "--task", "p2", "--withhold", "none", visibility="public")
     tasks = by_task(report)
     assert tasks["p2.rules"]["points"] == 0 and "autograder" in tasks["p2.rules"]["feedback"]
     assert tasks["p2.activations.backward"]["points"] < tasks["p2.activations.backward"]["max_points"]

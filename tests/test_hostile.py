@@ -1,5 +1,6 @@
 """Hostile submissions: each is the reference solution with one attack injected, graded by the real suite in the
-real sandbox. For every attack: the run completes with a report, the attacked project loses only what the attack
+real sandbox, with ``--withhold none`` (the static rules of autograder/rules.py would otherwise withhold
+the project before its code runs; tests/test_integrity.py tests that). For every attack: the run completes with a report, the attacked project loses only what the attack
 breaks and the other scores what an honest run gives, nothing of the submission is left running, the kit's files
 are unchanged, nothing reaches a listener on 127.0.0.1, and a canary file outside the submission appears in no
 report or output.
@@ -141,7 +142,7 @@ def grade(arena, root: Path, tmp_path: Path, *options, tasks=TASKS):
     report_path = tmp_path / "reports" / f"{uuid.uuid4().hex}.json"
     started = time.monotonic()
     proc = grading.run_suite(root, report_path, task=tasks, visibility="all",
-                           extra=("--sandbox", "require", *options))
+                             extra=("--sandbox", "require", "--withhold", "none", *options))
     seconds = time.monotonic() - started
     assert report_path.is_file(), f"no report; pytest said:\n{proc.stdout[-3000:]}"
     text = report_path.read_text()

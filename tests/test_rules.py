@@ -1,83 +1,103 @@
-"""autograder/rules.py, read directly: the static rules that p1.rules and p2.rules (5 points) ride on. A framework
-that reaches autograd or torch.nn in any spelling breaks them; a clean one, the reference and project 1's use of
-torch.nn do not."""
+"""The static rules (autograder/rules.py): every attack of issue 21 that reads as code is caught, with its file and
+line; the reference, the skeletons, the plain fixture and every demo-class entry break none."""
 
 from __future__ import annotations
 
-import textwrap
+from pathlib import Path
 
 import pytest
 
-from autograder.rules import check_file
+from autograder.rules import breaches, check_project, check_source
 from course.submission import KIT_ROOT
 
-CLEAN_FRAMEWORK = """
-import math
-import torch
-from torch import empty
+ATTACKS_P2 = {
+    "exec of a hex string": "exec(bytes.fromhex('7072696e74283129'))",
+    "autograd through __import__ and getattr": "g = getattr(__import__('tor' + 'ch'), 'auto' + 'grad')",
+    "enable_grad by a computed name": "import torch\ngetattr(torch, 'enable' + '_grad')()",
+    "enable_grad by a literal name": "import torch\ngetattr(torch, 'enable_grad')()",
+    "importlib": "import importlib\nF = importlib.import_module('torch.' + 'nn.functional')",
+    "torch.func.vjp": "import torch\nvjp = torch.func.vjp",
+    "torch.autograd.functional.vjp": "import torch\nvjp = torch.autograd.functional.vjp",
+    "a plain import of torch.autograd": "import torch.autograd",
+    "enable_grad": "import torch\nwith torch.enable_grad():\n    pass",
+    "from torch import nn": "from torch import nn",
+    "an alias": "import torch as t\ngrad = t.autograd.grad",
+    "a sibling loaded by __import__": "helper = __import__('helper')",
+    "frames": "def f(e):\n    return e.__traceback__.tb_frame.f_back.f_locals",
+    "sys._getframe": "import sys\nframe = sys._getframe(1)",
+    "patching torch": "import torch\ntorch.Tensor.add = None",
+    "requires_grad=": "import torch\nx = torch.zeros(3, requires_grad=True)",
+    "requires_grad_": "def f(x):\n    return x.requires_grad_()",
+    "grad_fn": "def f(x):\n    return x.grad_fn",
+    "torch._C": "import torch\ntorch._C._set_grad_enabled(True)",
+    "torch.overrides": "from torch.overrides import TorchFunctionMode",
+    "globals": "globals()['x'] = 1",
+    "open": "text = open('/data/mnist').read()",
+    "__dict__": "def f(m):\n    return m.__dict__",
+    "gc": "import gc\nobjs = gc.get_objects()",
+}
+ATTACKS_P1 = {
+    "the grader": "import autograder.sandbox.probes.project1",
+    "the data set": "from course.data import generate_pair_sets",
+    "os": "import os",
+    "eval": "x = eval('1')",
+    "inspect": "import inspect",
+    "numpy's file readers": "import numpy as np\nimages = np.load('/data/mnist.npz')",
+}
 
 
-class Linear:
-    def __init__(self, n_in, n_out):
-        self.nn = n_in  # an attribute of the student's own that happens to be called nn
-        self.weight = empty(n_out, n_in).uniform_(-1 / math.sqrt(n_in), 1 / math.sqrt(n_in))
-
-    def forward(self, x):
-        self.x = x
-        return x @ self.weight.t()
-
-    def backward(self, grad):
-        self.grad_weight = grad.t() @ self.x
-        return grad @ self.weight
-"""
+@pytest.mark.parametrize("name", list(ATTACKS_P2))
+def test_every_project2_attack_is_named_with_its_line(name):
+    found = check_source(ATTACKS_P2[name], "framework.py", "project2")
+    assert found and all(v.file == "framework.py" and v.line >= 1 and not v.syntax for v in found), found
 
 
-def violations(tmp_path, source: str, *, framework: bool = True) -> list[str]:
-    path = tmp_path / "framework.py"
-    path.write_text(textwrap.dedent(source))
-    return check_file(path, framework=framework)
+@pytest.mark.parametrize("name", list(ATTACKS_P1))
+def test_every_project1_attack_is_named(name):
+    assert check_source(ATTACKS_P1[name], "train.py", "project1")
 
 
-@pytest.mark.parametrize("source, words", [
-    ("import torch.nn as nn", "imports torch.nn"),
-    ("import torch.nn.functional as F", "imports torch.nn.functional"),
-    ("from torch import nn", "imports torch.nn"),
-    ("from torch import autograd", "imports torch.autograd"),
-    ("from torch.autograd import grad", "imports torch.autograd"),
-    ("from torch.func import grad", "imports torch.func"),
-    ("import torch\ny = torch.nn.functional.relu(torch.ones(1))", "uses torch.nn"),
-    ("import torch\ng = torch.autograd.grad", "uses torch.autograd"),
-    ("import torch\nw = torch.zeros(3, requires_grad=True)", "passes requires_grad="),
-    ("import torch\nw = torch.zeros(3)\nw.requires_grad_()", "uses requires_grad_"),
-    ("import torch\nw = torch.zeros(3)\nw.requires_grad = True", "uses requires_grad"),
-    ("import torch\nwith torch.enable_grad():\n    pass", "uses torch.enable_grad"),
-    ("import torch\ntorch.set_grad_enabled(True)", "uses torch.set_grad_enabled"),
-    ("import numpy", "the framework may import only torch and math"),
-    ("import autograder", "may not touch the grader or pytest"),
-    ("from _pytest import monkeypatch", "may not touch the grader or pytest"),
-    ("import sys\nsys.modules['torch'] = None", "uses sys.modules"),
-    ("import builtins\nbuiltins.print = None", "uses builtins"),
-])
-def test_a_framework_that_breaks_a_rule_is_caught(tmp_path, source, words):
-    found = violations(tmp_path, source)
-    assert len(found) >= 1 and any(words in v for v in found), found
-    assert all(v.startswith("framework.py, line ") for v in found), found
+def test_what_the_handout_uses_is_allowed():
+    source = ("from __future__ import annotations\nimport math\nimport torch\nfrom torch import empty\n"
+              "with torch.set_grad_enabled(False):\n    pass\nwith torch.no_grad():\n    pass\n"
+              "class A:\n    def __repr__(self):\n        return type(self).__name__\n"
+              "def f(model):\n    return getattr(model, 'modules', [model])\n"
+              "from course.submission import load_sibling\nfw = load_sibling(__file__, 'framework')\n")
+    assert check_source(source, "circle.py", "project2") == []
+    assert check_source("import torch\nfrom torch import nn\nimport torch.nn.functional as F\n"
+                        "x = torch.zeros(1, requires_grad=True)\n", "models.py", "project1") == []
 
 
-def test_a_clean_framework_passes(tmp_path):
-    assert violations(tmp_path, CLEAN_FRAMEWORK) == []
+def test_sibling_files_and_notebook_cells_are_read(tmp_path):
+    (tmp_path / "framework.py").write_text("import torch\nimport helper\n")
+    (tmp_path / "helper.py").write_text("import torch\nbackward = torch.autograd.grad\n")
+    (tmp_path / "project2.ipynb").write_text('{"cells": [{"cell_type": "code", "source": ["%matplotlib inline\\n", '
+                                             '"exec(\'1\')"]}]}')
+    found = [str(v) for v in breaches(tmp_path, "project2")]
+    assert found == ["helper.py, line 2: torch.autograd.grad: project 2 computes every gradient by hand: no "
+                     "autograd, torch.nn or compiler",
+                     "project2.ipynb (cell 1), line 2: exec(...): no dynamic code, file access or namespace "
+                     "reflection"], found
 
 
-def test_the_references_pass_and_project_1_may_use_torch_nn(tmp_path):
-    assert check_file(KIT_ROOT / "solutions" / "project2" / "framework.py", framework=True) == []
-    for name in ("models.py", "train.py"):
-        assert check_file(KIT_ROOT / "solutions" / "project1" / name) == []
-    assert violations(tmp_path, "import torch.nn as nn\nlayer = nn.Linear(2, 2)", framework=False) == []
-    assert violations(tmp_path, "import autograder", framework=False) != []  # tampering: every file, every project
+def test_a_syntax_error_is_no_violation(tmp_path):
+    (tmp_path / "framework.py").write_text("def f(:\n")
+    assert [v.syntax for v in check_project(tmp_path, "project2")] == [True] and breaches(tmp_path, "project2") == []
 
 
-def test_the_line_is_named_and_an_unparsable_file_is_reported(tmp_path):
-    assert violations(tmp_path, "import math\n\nfrom torch import nn\n") == [
-        "framework.py, line 3: imports torch.nn: autograd and torch.nn are off limits"]
-    assert violations(tmp_path, "def broken(:\n") == ["framework.py, line 1: syntax error (invalid syntax)"]
-    assert check_file(tmp_path / "missing.py") == ["missing.py: cannot be read (No such file or directory)"]
+ENTRIES = [KIT_ROOT / "solutions", KIT_ROOT / "assignments", KIT_ROOT / "tests" / "fixtures" / "plain",
+           *sorted(p for p in (KIT_ROOT / "examples" / "class").iterdir() if p.is_dir())]
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda p: p.name)
+def test_the_reference_skeletons_fixture_and_demo_class_break_no_rule(entry: Path):
+    for project in ("project1", "project2"):
+        assert breaches(entry / project, project) == [], (entry, project)
+
+
+def test_the_students_own_tests_may_use_autograd_but_may_not_be_imported(tmp_path):
+    (tmp_path / "framework.py").write_text("import torch\n")
+    (tmp_path / "test_framework.py").write_text("import pytest\nimport torch\ntorch.autograd.gradcheck\n")
+    assert breaches(tmp_path, "project2") == []
+    (tmp_path / "framework.py").write_text("import torch\nimport test_framework\n")
+    assert [v.construct for v in breaches(tmp_path, "project2")] == ["import test_framework"]

@@ -32,6 +32,7 @@ GRADED = (
     "autograder/plugin.py",          # options, workers, statuses, the grade report
     "autograder/report.py",          # points per task and the totals
     "autograder/record.py",          # statuses, their severities and flags, the report's JSON
+    "autograder/integrity.py",       # what withholds a project's points
     "autograder/escape.py",          # what the student's code wrote, made safe in the judge's messages
     "autograder/grading.py",         # the grading process's command line and options
     "autograder/rubric.py",

@@ -33,7 +33,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder import escape
+from autograder import escape, integrity
 from autograder.record import Note, NoteKind, Status
 from autograder.sandbox import cgroups, isolation, procs, wire
 from autograder.sandbox.limits import Limits, format_size
@@ -272,6 +272,8 @@ class Worker:
         self.import_errors: dict[str, str] = {}  # module -> why it does not import
         self.import_failure: StudentError | None = None  # the import did not finish: every call fails with it
         self.fired: list[Note] = []  # caps that fired during the worker's life, for the report
+        self.served_hidden = False  # it ran a hidden task: the plugin restarts it before a public one
+        self.tripped = ""  # what the worker's autograd tripwire saw (autograder/sandbox/tripwire.py), once it fired
 
     # -- process management ------------------------------------------------------------------------
     def _command(self, fd: int) -> tuple[list[str], dict, str]:
@@ -293,7 +295,7 @@ class Worker:
             launch = Launch.prepare(self.sandbox, target)
             extra = []
         self.cgroup = launch.cgroup
-        return launch.command([sys.executable, "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
+        return launch.command([sys.executable, "-P", "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
                                "--threads", str(self.limits.threads), *launch.caps, *extra]), launch.popen_env, \
             str(target)
 
@@ -494,6 +496,10 @@ class Worker:
                 details="Your code was still running when the time limit passed: look for an infinite loop "
                         "(a while loop whose condition never changes) or far too many epochs.",
                 output=self.output.since(mark), notes=notes)
+        if reply.get("integrity") and not self.tripped:
+            self.tripped = str(reply["integrity"])[:300]
+        if self.tripped:
+            raise StudentError(Status.INTEGRITY, integrity.tripwire_verdict(self.project, self.tripped).message())
         if reply.get("status") == "ok":
             return reply.get("value")
         status = Status.from_worker(str(reply.get("kind", "exception")))  # the reply may be forged

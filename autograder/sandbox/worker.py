@@ -23,6 +23,7 @@ fifo — and no cache or results folder (:func:`copy_project`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import importlib
 import os
@@ -154,12 +155,38 @@ def _import(conn: Connection, context: Context, modules: list[str]) -> None:
     _send(conn, {"status": "imported", "failed": {k: v for k, v in context.failed.items() if k in modules}})
 
 
-def serve(conn: Connection, root: str, project: str) -> None:
+def load_kit(project: str):
+    """Import everything of the kit the worker and the probes use, before any student file is reachable: the
+    probes of ``project``, the wire, and the ``course`` modules a student file may import (the kit's copies, so a
+    ``course/`` folder in the submission is never the one loaded)."""
+    for name in ("course", "course.errors", "course.submission", "course.data", "course.project1.spec",
+                 "course.project2.spec", "course.project2.speed", "autograder.sandbox.wire",
+                 "autograder.sandbox.probes", "autograder.sandbox.tripwire"):
+        importlib.import_module(name)
+    probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
+    if not probes.AUTOGRAD:
+        from autograder.sandbox.tripwire import guard_entry_points
+
+        guard_entry_points()  # before any student code: its autograd calls report to the call's tripwire
+    return probes
+
+
+def student_path(folder: str) -> None:
+    """Make the project folder importable for the student's own module names only: last on ``sys.path``, after
+    the kit and site-packages (so ``import course`` or ``import torch`` finds the kit's, never a folder of the
+    submission's), and not as the current folder (the worker starts with ``python -P``; '' is dropped here too)."""
+    here = os.path.realpath(os.getcwd())
+    sys.path[:] = [p for p in sys.path if p and os.path.realpath(p) != here]
+    sys.path.append(folder)
+
+
+def serve(conn: Connection, root: str, project: str, probes=None) -> None:
     import torch
 
+    from autograder.sandbox.tripwire import Tripwire
     from autograder.sandbox.wire import decode
 
-    probes = importlib.import_module(f"autograder.sandbox.probes.{project}")
+    probes = probes or load_kit(project)
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
     _send(conn, {"status": "ready"})
@@ -171,15 +198,21 @@ def serve(conn: Connection, root: str, project: str) -> None:
         if "import" in request:
             _import(conn, context, list(request["import"]))
             continue
+        # a probe module declares whether its probes run with autograd (project 2's framework: never, and its
+        # calls run inside the tripwire, autograder/sandbox/tripwire.py)
+        guard = None if probes.AUTOGRAD or request["probe"] in probes.TRIPWIRE_EXEMPT else Tripwire()
         try:
-            # a probe module declares whether its probes run with autograd (project 2's framework: never)
-            with torch.set_grad_enabled(probes.AUTOGRAD):
+            with torch.set_grad_enabled(probes.AUTOGRAD), guard or contextlib.nullcontext():
                 value = getattr(probes, request["probe"])(context, **request["kwargs"])
+                if guard is not None:
+                    guard.check_after()
             reply = {"status": "ok", "value": value}
         except BaseException as exc:  # noqa: BLE001 - every failure goes back to the judge
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = _error(exc, folder)
+        if guard is not None and guard.seen:
+            reply["integrity"] = guard.seen  # the judge withholds the project's points (autograder/integrity.py)
         _send(conn, reply)
 
 
@@ -208,8 +241,9 @@ def main(argv=None) -> None:
     import torch
 
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, str(Path(args.root) / args.project))
-    serve(Connection(args.fd), args.root, args.project)
+    probes = load_kit(args.project)
+    student_path(str(Path(args.root) / args.project))
+    serve(Connection(args.fd), args.root, args.project, probes)
 
 
 if __name__ == "__main__":

@@ -12,8 +12,11 @@ import torch.nn.functional as F
 
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
-from autograder.plugin import task
-from autograder.rules import check_file
+from autograder.integrity import listing, perturb
+from autograder.plugin import data_seed, task
+from autograder.record import Status
+from autograder.rules import breaches
+from autograder.sandbox.judge import StudentError
 from course.data import BUNDLED, generate_pair_sets
 from course.handin import STUDENT_FILES
 from course.project1.spec import NETS, PARAMETER_RANGE, digit_shape, target_shape
@@ -77,10 +80,13 @@ def test_files_follow_the_rules(p1, filename):
     path = p1.folder / filename
     require(path.is_file(), f"project1/{filename} exists", expected="the file", received="nothing")
     p1.call("imports", module=path.stem)  # a file that does not import is not graded, not a rules violation
-    p1.call("started")  # the rules apply to code you wrote: "not implemented" until BaselineNet is
-    violations = check_file(path)
-    require(not violations, f"{filename} follows the rules", expected="no use of the grader, pytest or sys.modules",
-            received="; ".join(violations))
+    violations = breaches(p1.folder, "project1")  # every file of the project; a violation fails at once
+    require(not violations, "every file of project1 follows the rules (autograder/rules.py)",
+            expected="imports of torch, math, numpy and the standard library's inert helpers only; no dynamic code, "
+                     "reflection, file access, or use of the grader", received="\n" + listing(violations),
+            cause="these constructs can change what the grader measures: every task of project1 is withheld for "
+                  "your instructor's review until they are gone")
+    p1.call("started")  # the rule points are for code you wrote: "not implemented" until BaselineNet is
 
 
 @task("p1.shapes")
@@ -143,33 +149,48 @@ def test_pair_loss(p1, aux_weight):
 # ------------------------------------------------------------------------------------------------ accuracy
 
 
-def train_and_score(p1, probe, net, seed):
-    train_input, train_target, train_classes, test_input, test_target, _ = pairs(PROTOCOL["pairs"], seed)
+def train_and_score(p1, probe, net, seed, data_seed):
+    """Train ``net`` (initialised from ``seed``) on pairs drawn with ``data_seed``; the test accuracy and the reply."""
+    train_input, train_target, train_classes, test_input, test_target, _ = pairs(PROTOCOL["pairs"], data_seed)
+    test_input = perturb(test_input, data_seed)  # no exact copy of an image the sandbox can read (integrity.py)
     got = p1.call(probe, net=net, train_input=train_input, train_target=train_target, train_classes=train_classes,
                   test_input=test_input, epochs=PROTOCOL["epochs"], batch_size=PROTOCOL["batch_size"], lr=PROTOCOL["lr"],
                   aux_weight=PROTOCOL["aux_weight"], seed=seed)
     predictions = got["test"] if probe == "train_student" else got
     target = expect_tensor("predicted targets", predictions["target"], shape=test_target.shape)
+    check_untrained(got, test_target, NETS[net].class_name)
     return float((target == test_target).double().mean()), got
 
 
+def check_untrained(got, test_target, name: str) -> None:
+    """A net already far above chance before training did not earn its accuracy (a lookup of the test pairs'
+    labels, say): no accuracy points, status integrity, for the instructor's review."""
+    before = expect_tensor(f"{name}'s predictions before training", got["untrained"], shape=test_target.shape)
+    accuracy = float((before == test_target).double().mean())
+    if accuracy >= thresholds.P1_UNTRAINED_LIMIT:
+        raise StudentError(Status.INTEGRITY, f"{name} is {100 * accuracy:.1f}% accurate on the test pairs before any "
+                                             f"training (chance is about 55%; the limit is "
+                                             f"{100 * thresholds.P1_UNTRAINED_LIMIT:.0f}%): an accuracy that training "
+                                             "did not earn is withheld for your instructor's review")
+
+
 @task("p1.accuracy.baseline", timeout=120)
-def test_accuracy_baseline(p1):
-    check_accuracy(p1, "baseline")
+def test_accuracy_baseline(p1, request):
+    check_accuracy(p1, "baseline", request.config)
 
 
 @task("p1.accuracy.siamese", timeout=120)
-def test_accuracy_siamese(p1):
-    check_accuracy(p1, "siamese")
+def test_accuracy_siamese(p1, request):
+    check_accuracy(p1, "siamese", request.config)
 
 
 @task("p1.accuracy.aux", timeout=120)
-def test_accuracy_aux(p1):
-    check_accuracy(p1, "aux")
+def test_accuracy_aux(p1, request):
+    check_accuracy(p1, "aux", request.config)
 
 
-def check_accuracy(p1, net):
-    accuracy, _ = train_and_score(p1, "train_kit", net, PROTOCOL["seed"])
+def check_accuracy(p1, net, config):
+    accuracy, _ = train_and_score(p1, "train_kit", net, PROTOCOL["seed"], data_seed(config, PROTOCOL["seed"]))
     threshold = PROTOCOL["thresholds"][net]
     require(accuracy >= threshold,
             f"{NETS[net].class_name} trained by the kit's protocol ({PROTOCOL['pairs']} pairs, {PROTOCOL['epochs']} epochs, Adam lr "
@@ -180,8 +201,9 @@ def check_accuracy(p1, net):
 
 
 @task("p1.train_model", timeout=120)
-def test_train_model(p1):
-    accuracy, got = train_and_score(p1, "train_student", "aux", PROTOCOL["seed"] + 1)
+def test_train_model(p1, request):
+    drawn = data_seed(request.config, PROTOCOL["seed"]) + 1
+    accuracy, got = train_and_score(p1, "train_student", "aux", PROTOCOL["seed"] + 1, drawn)
     require(got["history_ok"] and got["history_len"] == PROTOCOL["epochs"],
             f"train_model(..., epochs={PROTOCOL['epochs']}) returns its history", expected=f"a list of {PROTOCOL['epochs']} "
             "dicts with a 'loss' entry", received=got["history_repr"])
@@ -192,7 +214,7 @@ def test_train_model(p1):
             received=f"{100 * accuracy:.1f}%",
             cause="check the optimiser step and zero_grad in your loop, that it uses pair_loss, and that it "
                   "walks over every mini-batch of every epoch")
-    train_target = pairs(PROTOCOL["pairs"], PROTOCOL["seed"] + 1)[1]
+    train_target = pairs(PROTOCOL["pairs"], drawn)[1]
     kit = float((got["train"]["target"] == train_target).double().mean())
     require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
             expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",

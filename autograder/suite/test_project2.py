@@ -10,9 +10,10 @@ import torch.nn.functional as F
 
 from autograder import thresholds
 from autograder.expect import expect_close, expect_tensor, randn, require
+from autograder.integrity import listing
 from autograder.plugin import task
 from autograder.references import torch_adam, torch_sgd
-from autograder.rules import check_file
+from autograder.rules import breaches
 from course.data import generate_disc_set
 from course.project2.spec import N_POINTS
 
@@ -60,10 +61,13 @@ def test_framework_uses_tensor_operations_only(p2):
     require(path.is_file(), "project2/framework.py exists", expected="the file", received="nothing",
             cause="keep the file name of the handout")
     p2.call("imports", module="framework")  # a file that does not import is not graded, not a rules violation
-    p2.call("started")  # the rules apply to code you wrote: "not implemented" until Linear.forward is
-    violations = check_file(path, framework=True)
-    require(not violations, "framework.py follows the rules of project 2", expected="no torch.nn, no autograd",
-            received="; ".join(violations), cause="write every gradient by hand with tensor operations")
+    violations = breaches(p2.folder, "project2")  # a violation fails at once, even in a skeleton
+    require(not violations, "every file of project2 follows the rules (autograder/rules.py)",
+            expected="tensor operations and math only: no torch.nn, no autograd, no dynamic code or reflection",
+            received="\n" + listing(violations),
+            cause="write every gradient by hand with tensor operations; every task of project2 is withheld for "
+                  "your instructor's review until these are gone")
+    p2.call("started")  # the rule points are for code you wrote: "not implemented" until Linear.forward is
 
 
 @task("p2.module.api")

@@ -13,6 +13,7 @@ from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401
 from course.project1.spec import NETS, split_output
 
 AUTOGRAD = True  # the student's networks train with autograd
+TRIPWIRE_EXEMPT: frozenset[str] = frozenset()  # no tripwire: project 1 trains with autograd
 
 
 def make_net(ctx, net: str, seed: int):
@@ -68,10 +69,20 @@ def _predict(model, x):
             "digits": plain(digit_logits.argmax(dim=2)) if digit_logits is not None else None}
 
 
+def untrained(model, x):
+    """The net's target predictions before any training (the judge withholds the accuracy of a net that is already
+    far above chance: it did not earn it by training). The net's train/eval mode is left as it was."""
+    was = model.training
+    predictions = _predict(model, x)["target"]
+    model.train(was)
+    return predictions
+
+
 def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
               aux_weight, seed):
     """The kit's fixed protocol: Adam, cross-entropy on the target + aux_weight × digit cross-entropies."""
     model = make_net(ctx, net, seed)
+    before = untrained(model, test_input)
     optimizer = torch.optim.Adam(model.parameters(), lr=lr)
     generator = torch.Generator().manual_seed(seed)
     for _ in range(epochs):
@@ -85,7 +96,7 @@ def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    return _predict(model, test_input)
+    return {**_predict(model, test_input), "untrained": before}
 
 
 def train_student(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
@@ -93,6 +104,7 @@ def train_student(ctx, net, train_input, train_target, train_classes, test_input
     """The student's own ``train_model`` and ``accuracy`` on the student's net."""
     train = ctx.module("train")
     model = make_net(ctx, net, seed)
+    before = untrained(model, test_input)
     history = student_attr(train, "train_model", "train.py")(
         model, train_input, train_target, train_classes,
         epochs=epochs, batch_size=batch_size, lr=lr, aux_weight=aux_weight)
@@ -101,7 +113,7 @@ def train_student(ctx, net, train_input, train_target, train_classes, test_input
     return {"test": _predict(model, test_input), "train": _predict(model, train_input),
             "history_ok": history_ok, "history_len": len(history) if history_ok else -1,
             "history_repr": repr(history)[:200],
-            "student_train_accuracy": float(student_train_accuracy)}
+            "student_train_accuracy": float(student_train_accuracy), "untrained": before}
 
 
 def started(ctx):

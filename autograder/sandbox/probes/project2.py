@@ -9,6 +9,8 @@ from course.project2 import speed  # imported with the probes, before any studen
 from course.project2.spec import REQUIRED_CLASSES, circle_network
 
 AUTOGRAD = False  # the framework computes every gradient by hand
+# the benchmarks time torch.nn + autograd beside the framework (no points): no tripwire there
+TRIPWIRE_EXEMPT = frozenset({"bench_circle", "bench_layer"})
 
 
 def framework(ctx):
