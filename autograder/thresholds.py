@@ -4,7 +4,8 @@ Every threshold is calibrated by ``python scripts/calibrate_thresholds.py``: it 
 and a plain, trick-free implementation (``tests/fixtures/plain``) through the very probes the suite uses,
 over 20 seeds; each threshold is the worst run of either implementation minus max(3 points, 2 × the standard
 deviation of that implementation), rounded down to a whole percent. The figures are in docs/calibration.md
-(measured 2026-11-23: python scripts/calibrate_thresholds.py --seeds 20 --jobs 1).
+(measured 2026-12-06, with the per-grading noise on the test images: python scripts/calibrate_thresholds.py
+--seeds 20 --jobs 2).
 """
 
 # Project 1: the kit's fixed protocol (Adam, cross-entropy + aux_weight × digit cross-entropies) and the call
@@ -16,7 +17,7 @@ P1 = {
     "lr": 2e-3,
     "aux_weight": 1.0,
     "seed": 559,
-    "thresholds": {"baseline": 0.62, "siamese": 0.75, "aux": 0.78, "train_model": 0.77},
+    "thresholds": {"baseline": 0.58, "siamese": 0.75, "aux": 0.78, "train_model": 0.75},
 }
 P1_HIDDEN_SEED = 8117
 # A net's target accuracy on the test pairs before any training (its seeded initialisation): at or above this it
