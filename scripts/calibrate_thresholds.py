@@ -7,6 +7,8 @@ threshold in force and the margin between the worst run and the threshold.
 
     python scripts/calibrate_thresholds.py                 # 20 seeds, both implementations, 2 workers
     python scripts/calibrate_thresholds.py --seeds 5 --json out.json
+    python scripts/calibrate_thresholds.py --family --seeds 5     # + tests/fixtures/family*/ (issue 23)
+    python scripts/calibrate_thresholds.py --impl mine=path/to/submission --seeds 1   # PATH holds project1/
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: 
 from course.files import write_json  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
+FAMILY = ("family", "family_faults")  # tests/fixtures/<these>/<design>/project1: the calibration family (issue 23)
 FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses others (thresholds.P1["seed"], ...)
 
 
@@ -81,10 +84,28 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2, help="workers at a time (default 2)")
     parser.add_argument("--json", default=None, help="write every run and the summary here")
+    parser.add_argument("--impl", action="append", default=[], metavar="NAME=PATH",
+                        help="project 1 of the submission in PATH (the folder holding project1/), instead of "
+                             "solutions and plain; repeatable")
+    parser.add_argument("--family", action="store_true",
+                        help="add every design of tests/fixtures/family and tests/fixtures/family_faults (project 1); "
+                             "a fault is expected below a threshold and does not fail the run")
     args = parser.parse_args(argv)
 
+    chosen = {} if args.impl else dict(IMPLS)
+    for spec in args.impl:
+        name, sep, path = spec.partition("=")
+        if not sep or not name or not (Path(path) / "project1").is_dir():
+            parser.error(f"--impl {spec!r}: expected NAME=PATH, PATH a folder holding project1/")
+        chosen[name] = Path(path).resolve()
+    if args.family:
+        chosen.update({f"{group}/{d.name}": d for group in FAMILY
+                       for d in sorted((KIT / "tests" / "fixtures" / group).iterdir()) if (d / "project1").is_dir()})
+    IMPLS.clear()
+    IMPLS.update(chosen)
     jobs = [(impl, "project1", FIRST_SEED + s) for s in range(args.seeds) for impl in IMPLS]
-    jobs += [("solutions", "project2", FIRST_SEED + s) for s in range(args.seeds)]
+    if "solutions" in IMPLS:
+        jobs += [("solutions", "project2", FIRST_SEED + s) for s in range(args.seeds)]
     runs: dict[tuple[str, str], list[float]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}
     start = time.perf_counter()
@@ -113,7 +134,11 @@ def main(argv=None) -> int:
     if args.json:
         write_json(args.json, {"seeds": args.seeds, "first_seed": FIRST_SEED, "p1": thresholds.P1,
                                "circle": thresholds.P2_CIRCLE, "summary": summary})
-    low = [e for e in summary if e["margin"] < 0]
+    faults = {e["impl"] for e in summary if e["impl"].startswith("family_faults/")}
+    for fault in sorted(faults):
+        caught = [e["probe"] for e in summary if e["impl"] == fault and e["min"] < e["threshold"]]
+        print(f"{fault}: " + (f"below threshold in {', '.join(caught)}" if caught else "NOT CAUGHT by any probe"))
+    low = [e for e in summary if e["margin"] < 0 and e["impl"] not in faults]
     if low:
         print("below threshold: " + ", ".join(f"{e['probe']} ({e['impl']})" for e in low))
     return 1 if low else 0
