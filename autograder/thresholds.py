@@ -27,3 +27,7 @@ P1_UNTRAINED_LIMIT = 0.65
 
 # Project 2: the circle network 2-25-25-25-2 (ReLU), MSE on one-hot targets, plain SGD.
 P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold": 0.85}
+# A trained net's target accuracy with every parameter tensor's entries shuffled (the probe's ``scrambled``): at
+# or above this its accuracy did not come from its trained parameters (a lookup, say) and it earns no accuracy
+# points (status integrity). Honest nets fall to chance; measured with python scripts/calibrate_replaced.py.
+P1_REPLACED_LIMIT = 0.65

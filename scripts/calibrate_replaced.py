@@ -1,0 +1,76 @@
+"""Measure honest nets' test accuracy with their trained parameters shuffled (thresholds.P1_REPLACED_LIMIT).
+
+Trains each net of each implementation by the kit's protocol (the ``train_kit`` probe, as the suite calls it) and
+prints its accuracy and its accuracy with every parameter tensor's entries permuted (the probe's ``scrambled``),
+per seed, and the worst case over all:
+
+    python scripts/calibrate_replaced.py --seeds 3                       # reference, plain, the family
+    python scripts/calibrate_replaced.py --seeds 1 --impl mine=path/to/submission
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+KIT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(KIT))
+
+from autograder import thresholds  # noqa: E402
+from autograder.integrity import perturb  # noqa: E402
+from autograder.sandbox.judge import Worker  # noqa: E402
+from course.data import BUNDLED, generate_pair_sets  # noqa: E402
+
+FIRST_SEED = 1000
+
+
+def impls() -> dict[str, Path]:
+    found = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
+    for design in sorted((KIT / "tests" / "fixtures" / "family").iterdir()):
+        if (design / "project1").is_dir():
+            found[f"family/{design.name}"] = design
+    return found
+
+
+def runs(impl: Path, seed: int) -> dict[str, tuple[float, float]]:
+    cfg = thresholds.P1
+    train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
+        cfg["pairs"], seed=seed, data_dir=BUNDLED)
+    test_input = perturb(test_input, seed)
+    out = {}
+    worker = Worker(impl, "project1")
+    try:
+        for net in ("baseline", "siamese", "aux"):
+            got = worker.call("train_kit", timeout=600, net=net, train_input=train_input, train_target=train_target,
+                              train_classes=train_classes, test_input=test_input, epochs=cfg["epochs"],
+                              batch_size=cfg["batch_size"], lr=cfg["lr"], aux_weight=cfg["aux_weight"], seed=seed)
+            out[net] = (float((got["target"] == test_target).double().mean()),
+                        float((got["scrambled"] == test_target).double().mean()))
+    finally:
+        worker.close()
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--jobs", type=int, default=2)
+    parser.add_argument("--impl", action="append", default=[], help="NAME=PATH (PATH holds project1/)")
+    args = parser.parse_args()
+    chosen = dict(item.split("=", 1) for item in args.impl) if args.impl else impls()
+    jobs = [(name, Path(path), FIRST_SEED + k) for name, path in chosen.items() for k in range(args.seeds)]
+    worst = 0.0
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for (name, _, seed), result in zip(jobs, pool.map(lambda job: runs(job[1], job[2]), jobs)):
+            for net, (trained, shuffled) in result.items():
+                worst = max(worst, shuffled)
+                print(f"{name:24s} seed {seed} {net:9s} trained {100 * trained:5.1f}%  shuffled {100 * shuffled:5.1f}%",
+                      flush=True)
+    print(f"highest accuracy with shuffled parameters: {100 * worst:.1f}% "
+          f"(limit {100 * thresholds.P1_REPLACED_LIMIT:.0f}%)")
+
+
+if __name__ == "__main__":
+    main()
