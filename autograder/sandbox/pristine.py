@@ -74,13 +74,14 @@ def _torch_wrapper(value, original) -> bool:
     return False
 
 
-def _label(owner) -> str:
-    name = getattr(owner, "__qualname__", None) or getattr(owner, "__name__", repr(owner))
-    module = getattr(owner, "__module__", "") if isinstance(owner, type) else ""
-    if isinstance(owner, type) and module.startswith("torch"):
-        module = "torch.nn" if module.startswith("torch.nn.") else module
-        return f"{'torch' if owner is torch.Tensor else module}.{name}"
-    return name
+def _label(owner: type) -> str:
+    """``torch.Tensor``, ``torch.nn.Module``, ``torch.nn.Linear``, ``torch.optim.sgd.SGD``…"""
+    module = str(owner.__module__)
+    if owner is torch.Tensor:
+        module = "torch"
+    elif module.startswith("torch.nn."):
+        module = "torch.nn"
+    return f"{module}.{owner.__qualname__}"
 
 
 class Snapshot:
@@ -106,9 +107,9 @@ class Snapshot:
                 old = saved.get(key, _GONE)
                 if value is not old and _torch_wrapper(value, self._inherited(owner, key) if old is _GONE else old):
                     saved[key] = value
-        for owner, saved in self.modules.items():
+        for module, saved in self.modules.items():
             for key, old in saved.items():
-                value = vars(owner).get(key, _GONE)
+                value = vars(module).get(key, _GONE)
                 if value is not old and _torch_wrapper(value, old):
                     saved[key] = value
 
@@ -123,11 +124,11 @@ class Snapshot:
                     if now.get(key, _GONE) is not saved.get(key, _GONE):
                         verb = "added" if key not in saved else "deleted" if key not in now else "rebound"
                         found.append(f"{_label(owner)}.{key} {verb}")
-        for owner, saved in self.modules.items():
-            now = vars(owner)
+        for module, saved in self.modules.items():
+            names = vars(module)
             for key, value in saved.items():
-                if now.get(key, _GONE) is not value:
-                    found.append(f"{owner.__name__}.{key} {'deleted' if key not in now else 'rebound'}")
+                if names.get(key, _GONE) is not value:
+                    found.append(f"{module.__name__}.{key} {'deleted' if key not in names else 'rebound'}")
         for name, saved in self.hooks.items():
             if getattr(module_globals, name) is not None and dict(getattr(module_globals, name)) != saved:
                 found.append(f"a global module hook registered (torch.nn.modules.module.{name})")
@@ -152,10 +153,10 @@ class Snapshot:
                         type.__setattr__(owner, key, value)
                     except (AttributeError, TypeError):
                         pass
-        for owner, saved in self.modules.items():
+        for module, saved in self.modules.items():
             for key, value in saved.items():
-                if vars(owner).get(key, _GONE) is not value:
-                    setattr(owner, key, value)
+                if vars(module).get(key, _GONE) is not value:
+                    setattr(module, key, value)
         for name, saved in self.hooks.items():
             hooks = getattr(module_globals, name)
             if isinstance(hooks, dict):
