@@ -1,8 +1,8 @@
 """Measure honest nets' test accuracy with their trained parameters shuffled (thresholds.P1_REPLACED_LIMIT).
 
 Trains each net of each implementation by the kit's protocol (the ``train_kit`` probe, as the suite calls it) and
-prints its accuracy and its accuracy with every parameter tensor's entries permuted (the probe's ``scrambled``),
-per seed, and the worst case over all:
+prints its accuracy and its accuracy with every parameter tensor's entries permuted (the probe's ``scrambled``:
+the lowest over its draws, as the suite counts it, and the highest single draw), per seed, and the worst case:
 
     python scripts/calibrate_replaced.py --seeds 3                       # reference, plain, the family
     python scripts/calibrate_replaced.py --seeds 1 --impl mine=path/to/submission
@@ -34,7 +34,7 @@ def impls() -> dict[str, Path]:
     return found
 
 
-def runs(impl: Path, seed: int) -> dict[str, tuple[float, float]]:
+def runs(impl: Path, seed: int) -> dict[str, tuple[float, float, float]]:
     cfg = thresholds.P1
     train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
         cfg["pairs"], seed=seed, data_dir=BUNDLED)
@@ -47,7 +47,8 @@ def runs(impl: Path, seed: int) -> dict[str, tuple[float, float]]:
                               train_classes=train_classes, test_input=test_input, epochs=cfg["epochs"],
                               batch_size=cfg["batch_size"], lr=cfg["lr"], aux_weight=cfg["aux_weight"], seed=seed)
             out[net] = (float((got["target"] == test_target).double().mean()),
-                        float((got["scrambled"] == test_target).double().mean()))
+                        min(float((draw == test_target).double().mean()) for draw in got["scrambled"]),
+                        max(float((draw == test_target).double().mean()) for draw in got["scrambled"]))
     finally:
         worker.close()
     return out
@@ -61,14 +62,16 @@ def main() -> None:
     args = parser.parse_args()
     chosen = dict(item.split("=", 1) for item in args.impl) if args.impl else impls()
     jobs = [(name, Path(path), FIRST_SEED + k) for name, path in chosen.items() for k in range(args.seeds)]
-    worst = 0.0
+    worst = worst_single = 0.0
     with ThreadPoolExecutor(args.jobs) as pool:
         for (name, _, seed), result in zip(jobs, pool.map(lambda job: runs(job[1], job[2]), jobs)):
-            for net, (trained, shuffled) in result.items():
-                worst = max(worst, shuffled)
-                print(f"{name:24s} seed {seed} {net:9s} trained {100 * trained:5.1f}%  shuffled {100 * shuffled:5.1f}%",
-                      flush=True)
-    print(f"highest accuracy with shuffled parameters: {100 * worst:.1f}% "
+            for net, (trained, shuffled, single) in result.items():
+                worst, worst_single = max(worst, shuffled), max(worst_single, single)
+                print(f"{name:24s} seed {seed} {net:9s} trained {100 * trained:5.1f}%  shuffled {100 * shuffled:5.1f}% "
+                      f"(lowest of the draws; highest {100 * single:5.1f}%)", flush=True)
+    print(f"highest single draw: {100 * worst_single:.1f}%")
+    print(f"highest accuracy with shuffled parameters (the lowest of the probe's draws, as the suite counts): "
+          f"{100 * worst:.1f}% "
           f"(limit {100 * thresholds.P1_REPLACED_LIMIT:.0f}%)")
 
 

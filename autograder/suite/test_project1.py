@@ -177,10 +177,13 @@ def check_untrained(got, test_target, name: str) -> None:
 
 def check_scrambled(got, test_target, name: str) -> None:
     """A trained net that keeps its accuracy once every parameter tensor's entries are shuffled did not get it from
-    its parameters (a lookup that ignores them, say): no accuracy points, status integrity."""
-    shuffled = expect_tensor(f"{name}'s predictions with its parameters shuffled", got["scrambled"],
-                             shape=test_target.shape)
-    accuracy = float((shuffled == test_target).double().mean())
+    its parameters (a lookup that ignores them, say): no accuracy points, status integrity. The probe shuffles a few
+    times; the lowest accuracy counts (an honest net is at chance in each)."""
+    draws = got["scrambled"]
+    require(isinstance(draws, list) and len(draws) > 0, f"{name}'s predictions with its parameters shuffled",
+            expected="a list of predictions", received=type(draws).__name__)
+    accuracy = min(float((expect_tensor(f"{name}'s predictions with its parameters shuffled", draw,
+                                        shape=test_target.shape) == test_target).double().mean()) for draw in draws)
     if accuracy >= thresholds.P1_REPLACED_LIMIT:
         raise StudentError(Status.INTEGRITY, f"{name} is still {100 * accuracy:.1f}% accurate on the test pairs with "
                                              "every parameter tensor's entries shuffled (trained nets fall to chance, "

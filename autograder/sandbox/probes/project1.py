@@ -82,18 +82,25 @@ def untrained(model, x):
     return predictions
 
 
+SHUFFLES = 3  # draws of the shuffled-parameters check; the judge keeps the lowest accuracy
+
+
 def scrambled(model, x, seed):
-    """The net's target predictions with every parameter tensor's entries shuffled (a seeded permutation each; the
-    buffers, BatchNorm's running statistics say, are kept): a net whose accuracy comes from its trained parameters
-    falls to chance (the judge withholds the accuracy of one that does not). The parameters are put back after."""
+    """The net's target predictions with every parameter tensor's entries shuffled, for each of :data:`SHUFFLES`
+    seeded permutations (the buffers, BatchNorm's running statistics say, are kept): a net whose accuracy comes
+    from its trained parameters falls to chance in each (the judge withholds the accuracy of one that does not).
+    The parameters are put back after."""
     saved = [p.detach().clone() for p in model.parameters()]
     generator = torch.Generator().manual_seed(int(seed) * 7 + 3)
+    draws = []
     try:
-        with torch.no_grad():
-            for p in model.parameters():
-                flat = p.detach().reshape(-1)
-                p.copy_(flat[torch.randperm(flat.numel(), generator=generator)].reshape(p.shape))
-        return _predict(model, x)["target"]
+        for _ in range(SHUFFLES):
+            with torch.no_grad():
+                for p, value in zip(model.parameters(), saved):
+                    flat = value.reshape(-1)
+                    p.copy_(flat[torch.randperm(flat.numel(), generator=generator)].reshape(p.shape))
+            draws.append(_predict(model, x)["target"])
+        return draws
     finally:
         with torch.no_grad():
             for p, value in zip(model.parameters(), saved):
