@@ -138,7 +138,6 @@ def test_no_copy_of_mnist_is_readable_in_the_sandbox(tmp_path):
     assert done.stdout.splitlines() == [str([0] * len(folders)), "REFUSED DataError"], done.stdout + done.stderr
 
 
-@pytest.mark.slow  # a grading of its own (about 30 s); the masks are shown by the test above
 @sandboxed
 def test_a_nearest_neighbour_lookup_of_the_test_pool_finds_nothing(arena, tmp_path):
     """The L2-nearest-neighbour lookup of the bundled test pool (it survives the per-grading noise), graded past
@@ -266,7 +265,6 @@ class Trainer:
 # ------------------------------------------------------------------------------------------------ kit packages, caps
 
 
-@pytest.mark.slow  # a grading of its own (about 20 s); course/ is shown in the default suite by test_integrity.py
 @sandboxed
 def test_an_autograder_package_in_project1_is_never_imported(arena, tmp_path):
     """``project1/autograder/`` (and ``course/``) whose import would end the worker: the worker starts, caps itself
