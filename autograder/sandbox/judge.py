@@ -103,7 +103,7 @@ class Sandbox:
                      f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
                      f"project read-write, in a tmpfs of its size plus {format_size(lim.disk)}; a private /tmp of "
                      f"{format_size(lim.tmp)}; nothing else of the host (no copy of MNIST: "
-                     f"{len(isolation.data_folders())} data folder(s) masked)"]
+                     f"{len(isolation.data_folders())} data folder(s) hidden)"]
         else:
             lines = [f"isolation: NONE — {self.reason}; student code runs with your own permissions"]
         lines.append(f"memory: {format_size(lim.memory)} per worker, by "
