@@ -119,8 +119,10 @@ def _sweep() -> list[str]:
     return account.sweep_all()
 
 
-def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_scale: float = 1.0) -> dict:
-    """Grade ``root/submission`` and write ``root/results/results.json``; returns the results."""
+def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_scale: float = 1.0,
+          withhold: str = "integrity") -> dict:
+    """Grade ``root/submission`` and write ``root/results/results.json``; returns the results. ``withhold``:
+    ``none`` runs a project whose files break the static rules anyway (the kit's tests of the wall itself)."""
     from autograder.batch.runner import grade_folder
     from autograder.sandbox.limits import Limits, process_timeout
 
@@ -134,6 +136,8 @@ def grade(root: Path, *, task: str | None = None, sandbox: str = "auto", limit_s
             options = ["--sandbox", sandbox, "--limit-scale", f"{limit_scale:g}", *Limits().as_args()]
             if task:
                 options += ["--task", task]
+            if withhold != "integrity":
+                options += ["--withhold", withhold]
             outcome = grade_folder(submission, options, timeout=process_timeout(Limits(), limit_scale))
             report, problem = outcome.report, outcome.problem
     if submission is None:
@@ -156,9 +160,11 @@ def main(argv=None) -> int:
     parser.add_argument("--task", default=None, help="grade only these tasks (to try the autograder)")
     parser.add_argument("--no-sandbox", action="store_true", help="run the student's code without bubblewrap")
     parser.add_argument("--limit-scale", type=float, default=1.0, help="multiply every time limit")
+    parser.add_argument("--withhold", choices=("integrity", "none"), default="integrity",
+                        help="none: grade a project that breaks the static rules anyway (to test the wall itself)")
     args = parser.parse_args(argv)
     results = grade(Path(args.root), task=args.task, sandbox="off" if args.no_sandbox else "auto",
-                    limit_scale=args.limit_scale)
+                    limit_scale=args.limit_scale, withhold=args.withhold)
     print(f"score {results['score']:g} in {results['execution_time']} s; "
           f"wrote {Path(args.root) / 'results' / 'results.json'}")
     return 0

@@ -41,6 +41,7 @@ from course.submission import KIT_ROOT
 DEMO = KIT_ROOT / "examples" / "class"
 TASK = "p1.shapes"
 SIMULATED = {account.SIMULATE_NO_USERNS: "1", account.SIMULATE_NO_CGROUPS: "1"}
+HOSTILE = ("--withhold", "none")  # the static rules would withhold these files before they run: test the wall itself
 VERSION = f"python{sys.version_info.major}.{sys.version_info.minor}"
 
 
@@ -116,7 +117,7 @@ def container(tmp_path_factory) -> Container:
 
 
 def run_autograder(container: Container, files: dict[str, str | Path], *, simulate: bool = True,
-                   task: str | None = TASK) -> tuple[dict, str]:
+                   task: str | None = TASK, extra: tuple[str, ...] = ()) -> tuple[dict, str]:
     """The zip's run_autograder (``cd kit; venv/bin/python -m autograder.gradescope``) on ``files``; the results
     and the command's output."""
     submission = container.root / "submission"
@@ -130,7 +131,7 @@ def run_autograder(container: Container, files: dict[str, str | Path], *, simula
     env = {k: v for k, v in os.environ.items() if k not in ("COURSE_CACHE_DIR", "XDG_CACHE_HOME", "PYTHONPATH")}
     env.update(HOME=str(container.home), **(SIMULATED if simulate else {}))
     command = [str(container.python), "-m", "autograder.gradescope", "--root", str(container.root)]
-    done = subprocess.run(command + (["--task", task] if task else []), cwd=container.kit, env=env,
+    done = subprocess.run(command + (["--task", task] if task else []) + list(extra), cwd=container.kit, env=env,
                           capture_output=True, text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
     results = json.loads((container.root / "results" / "results.json").read_text())
@@ -141,12 +142,12 @@ def run_autograder(container: Container, files: dict[str, str | Path], *, simula
 def skeleton(models: str | None = None) -> dict[str, str | Path]:
     files: dict[str, str | Path] = {f"{p.parent.name}/{p.name}": p for p in sorted((DEMO / "ines").rglob("*.py"))}
     if models is not None:
-        files["project1/models.py"] = models + (DEMO / "ines" / "project1" / "models.py").read_text()
+        files["project1/models.py"] = models + (DEMO / "ines" / "project1" / "models.py").read_text() + SHOW
     return files
 
 
 # What a student who read the kit would try, at the import of models.py (the worker imports it first). Each part
-# is one row of the issue's table; the last line raises what it read, so that the feedback shows it.
+# is one row of the issue's table; what it read is raised by the nets' forward (SHOW), so the feedback shows it.
 ATTACK = '''
 import glob, hashlib, io, json, os, time
 ROOT, GRADER_HOME = {root!r}, {home!r}
@@ -214,7 +215,7 @@ def forge_mnist():  # row 4: digits that encode their labels, where the grader c
     buffer = io.BytesIO()
     np.savez(buffer, images=images, labels=labels, forged=np.array(1))
     for folder in (os.path.expanduser("~/.cache/dl-miniprojects"), GRADER_HOME + "/.cache/dl-miniprojects",
-                   ROOT + "/{cache}"):
+                   ROOT + "/{cache}/dl-miniprojects"):
         try:
             os.makedirs(folder, exist_ok=True)
             with open(folder + "/mnist_5k-" + key + ".npz", "wb") as f:
@@ -227,7 +228,22 @@ forge_results()
 edit_report()
 forge_mnist()
 _found = read_hidden()
-raise RuntimeError("LEAKED " + str(len(_found)) + ": " + " | ".join(_found[:12]))
+LEAK = "LEAKED " + str(len(_found)) + ": " + " | ".join(_found[:12])
+'''
+# after the skeleton: the nets' forward (p1.shapes calls it, after the grader has loaded its pairs) shows the leak
+SHOW = '''
+import torch
+
+def _leaky_init(self, *args, **kwargs):
+    torch.nn.Module.__init__(self)
+
+
+def _leaky_forward(self, x):
+    raise RuntimeError(LEAK)
+
+
+for _net in (BaselineNet, SiameseNet, AuxiliaryNet):
+    _net.__init__, _net.forward = _leaky_init, _leaky_forward
 '''
 
 
@@ -254,7 +270,7 @@ def student_processes() -> list[int]:
 def hostile(container):
     """One grading of the skeleton with every attack in models.py, in the simulated container."""
     before = digest(container.report_copies())
-    results, output = run_autograder(container, skeleton(attack(container)))
+    results, output = run_autograder(container, skeleton(attack(container)), extra=HOSTILE)
     time.sleep(2)  # the forger polls every 0.05 s: it would have struck by now
     after = json.loads((container.root / "results" / "results.json").read_text())
     return {"results": results, "after": after, "output": output, "before": before,
@@ -292,18 +308,18 @@ def test_row4_the_grader_s_mnist_cache_cannot_be_forged(hostile, container):
     import numpy as np
 
     caches = list((container.home / ".cache" / "dl-miniprojects").glob("*.npz"))
-    caches += list((container.root / CACHE).glob("*.npz"))
+    caches += list((container.root / CACHE).rglob("*.npz"))
     assert caches, "the grader cached MNIST somewhere"
     for path in caches:
         with np.load(path) as z:
             assert "forged" not in z.files, path
     grader_cache = container.root / CACHE
-    assert os.stat(grader_cache).st_mode & 0o777 == 0o700 and list(grader_cache.glob("*.npz"))
+    assert os.stat(grader_cache).st_mode & 0o777 == 0o700 and list(grader_cache.rglob("*.npz"))
 
 
 def test_row5_the_installed_kit_is_masked_in_bubblewrap(container):
     sandbox_or_skip()
-    results, _ = run_autograder(container, skeleton(attack(container)), simulate=False)
+    results, _ = run_autograder(container, skeleton(attack(container)), simulate=False, extra=HOSTILE)
     text = json.dumps(results)
     assert "LEAKED 0:" in text, text[:3000]
     assert leaks(text) == []
