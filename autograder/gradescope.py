@@ -94,7 +94,9 @@ def protect(root: Path) -> list[Path]:
 
     prefix = Path(os.path.realpath(sys.prefix))
     hidden = [root / "source"] if (root / "source").exists() else []
-    hidden += [p for p in installed_copies() if prefix in p.parents]
+    copies = [p for p in installed_copies() if prefix in p.parents]
+    editable = {p.parent for p in copies if p.name.startswith("__editable__")}  # a developer's own working tree:
+    hidden += [p for p in copies if p.parent not in editable]                   # not a copy protect() can hide
     for path in hidden:
         _hide(path)
     results = root / "results"
