@@ -349,3 +349,28 @@ def test_the_reference_gets_100_and_every_bonus_in_the_container(container):
     results, _ = run_autograder(container, files, task=None)
     assert results["score"] == rubric.core_total() + rubric.bonus_total(), \
         [(t["name"], t["output"][:300]) for t in results["tests"] if t["status"] == "failed"]
+
+
+NOTEBOOK = '''
+import sys
+import nbformat
+from autograder.notebooks.execute import SandboxedExecute
+cell = ("import os, subprocess\\nprint('uid', os.getuid(), os.environ.get('AUTOGRADER_DATA_SEED'))\\n"
+        "subprocess.Popen(['sleep', '300'], start_new_session=True)")
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(cell)])
+out, _ = SandboxedExecute(sandbox="auto", timeout=60).preprocess(nb, {"metadata": {"path": sys.argv[1]}})
+print([o.get("text") for c in out.cells for o in c.outputs if o.get("text")])
+'''
+
+
+@pytest.mark.slow
+def test_a_notebook_s_kernel_runs_as_a_student_uid(container, tmp_path):
+    folder = container.root / "notebook"
+    folder.mkdir(exist_ok=True)
+    env = {**os.environ, **SIMULATED, "AUTOGRADER_DATA_SEED": "4242"}
+    done = subprocess.run([str(container.python), "-c", NOTEBOOK, str(folder)], cwd=container.kit, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    uid = int(done.stdout.split("uid ")[1].split()[0])
+    assert account.BASE_UID <= uid < account.BASE_UID + account.COUNT and "4242" not in done.stdout, done.stdout
+    assert student_processes() == []  # the detached sleep went with the kernel
