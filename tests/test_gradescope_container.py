@@ -6,7 +6,7 @@ site-packages, as setup.sh's ``pip install`` leaves them), and ``run_autograder`
 
 One grading of a hostile skeleton (``p1.shapes`` only) runs every attack of the issue's table at once; one test per
 row checks its outcome. The bubblewrap row runs the same reading attack with bubblewrap allowed. The reference's
-full marks in the simulated container is ``slow``.
+full marks in the simulated container, and a notebook's kernel as a student uid, are ``slow``.
 
 Needs root (the grader switches to a student uid) and a Python of this version that a student uid can read (a
 system one: this machine's own may live under a private /root); skipped otherwise.
