@@ -130,7 +130,8 @@ def grade_class(args: ClassGrading) -> int:
             from autograder.notebooks import grading as nb
 
             outcome.report.notebooks = nb.grade(course, entry.student, entry.root,
-                                                   sandbox="require" if sandbox.bwrap else "off")
+                                                   sandbox="require" if sandbox.bwrap else
+                                                   "auto" if sandbox.user else "off")  # auto: a student uid
 
     def record(entry, digest, outcome) -> None:
         notebooks(entry, outcome)  # on Dask the notebooks are graded here, where the course folder is
