@@ -2,15 +2,16 @@
 
 ``tests/fixtures/p2_faults/faults.json`` holds single faults, each the reference framework
 (``solutions/project2/framework.py``) with one change, the component it breaks and the tasks named after that
-component (``loses``; ``loses_all``: those it must lose entirely); compound cases put two faults (``compound``) or five (``many``) in one framework. Graded, a
-framework must lose points in exactly the union of its faults' ``loses`` — plus ``p2.circle`` for a fault that
-breaks training (``circle``: the kind of training curve it gives, which the circle task's hint names) — and nothing
-anywhere else.
+component (``loses``; ``loses_all``: those it must lose entirely); compound cases put two faults (``compound``)
+or five (``many``) in one framework. Graded, a framework must lose points in exactly the union of its faults'
+``loses`` — plus ``p2.circle`` for a fault that breaks training (``circle``: the kind of training curve it gives,
+which the circle task's hint names, or ``crash``) — and nothing anywhere else.
 
-Default suite (about 30 s): the two five-fault frameworks graded on every project-2 task but the circle and the
-benchmarks (together they hold every fault, and each task is lost in one and kept in the other), plus the circle
-protocol run in this process on every fault that breaks training. ``slow``: every single fault, every compound case
-and the reference, graded on every task of project 2 (the circle and the bonus included).
+Default suite: the two five-fault frameworks graded on every project-2 task but the circle, the rules and the bonus
+(together they hold every fault but one that edits a line another edits, and each task but Linear.forward is lost by
+one of them), the circle protocol run in this process on the faults that give a training curve, and static checks of
+every case. ``slow``: every single fault, every compound case and the reference, graded on every task of project 2
+(the circle, the hidden tasks and the bonus included; the reference loses nothing).
 """
 
 from __future__ import annotations
