@@ -192,3 +192,55 @@ def test_loss_curves_are_classified():
     assert classify([5.0, 2.0, 0.5])[0] is kind.FALLS
     assert classify(None)[0] is kind.UNKNOWN and classify([])[0] is kind.UNKNOWN
     assert len({*SUITE.CIRCLE_HINTS.values()}) == len(kind), "one hint per kind of curve"
+
+
+# ------------------------------------------------------------------------------------------------ the lent modules
+
+BORROWER = """
+
+GRADER = []
+
+
+class Linear(Module):
+    \"\"\"No Linear of its own: it keeps the grader's, taken from a Sequential it was given.\"\"\"
+
+    def __init__(self, in_features, out_features, bias=True):
+        super().__init__()
+        self.shape, self.inner = (in_features, out_features, bias), None
+
+    def lent(self):
+        if self.inner is None:
+            self.inner = GRADER[0](*self.shape)
+            for p, _ in self.inner.param():
+                p.uniform_(-1 / math.sqrt(self.shape[0]), 1 / math.sqrt(self.shape[0]))
+        return self.inner
+
+    def forward(self, input):
+        return self.lent().forward(input)
+
+    def backward(self, gradwrtoutput):
+        return self.lent().backward(gradwrtoutput)
+
+    def param(self):
+        return self.lent().param()
+"""
+KEEP = """        self.modules = list(modules)
+        GRADER.extend(type(m) for m in self.modules if type(m).__name__ == "RefLinear")
+"""
+
+
+def test_the_graders_modules_cannot_stand_in_for_the_students_linear(tmp_path):
+    """A framework whose Sequential keeps the class of the grader's Linear it was given, and whose own Linear
+    delegates to it in the later tasks: the grader's modules work only inside the call that lent them."""
+    source = REFERENCE.read_text()
+    assert source.count("class Linear(Module):") == 1 and source.count("        self.modules = list(modules)\n") == 1
+    source = source.replace("class Linear(Module):", "class OwnLinear(Module):")
+    source = source.replace("        self.modules = list(modules)\n", KEEP) + BORROWER
+    (tmp_path / "submission" / "project2").mkdir(parents=True)
+    (tmp_path / "submission" / "project2" / "framework.py").write_text(source)
+    assert check_project(tmp_path / "submission" / "project2", "project2") == []
+    tasks = ["p2.sequential", "p2.accumulate", "p2.zero_grad"]  # in the suite's order: Sequential first
+    found = graded_losses(tmp_path / "submission", tmp_path, tasks)
+    assert found["p2.sequential"][0] == found["p2.sequential"][1], found["p2.sequential"]
+    earned = {task: found[task][:2] for task in tasks[1:] if found[task][0] > 0}
+    assert not earned, f"the grader's Linear earned {earned}"

@@ -26,6 +26,17 @@ def framework(ctx):
 # ------------------------------------------------------------------------------------------------------
 
 
+# The grader's modules work only while the probe call that built them runs: a framework that keeps one (or its
+# class) to stand in for its own Linear in a later task finds it dead. Re-arming it needs this module's globals,
+# which the rules keep out of reach (no dunder attributes, frames, sys, importlib or gc in project 2).
+_ARMED: list = []
+
+
+def _check_armed() -> None:
+    if not _ARMED:
+        raise RuntimeError("a module the grader lent to Sequential was used after its test: write your own")
+
+
 class RefModule:
     training = True
 
@@ -49,36 +60,43 @@ class RefModule:
 
 class RefLinear(RefModule):
     def __init__(self, in_features, out_features, bias=True):
+        _check_armed()
         self.weight = torch.zeros(out_features, in_features)
         self.grad_weight = torch.zeros_like(self.weight)
         self.bias = torch.zeros(out_features) if bias else None
         self.grad_bias = torch.zeros_like(self.bias) if bias else None
 
     def forward(self, input):
+        _check_armed()
         self.input = input
         output = input.mm(self.weight.t())
         return output + self.bias if self.bias is not None else output
 
     def backward(self, grad):
+        _check_armed()
         self.grad_weight.add_(grad.t().mm(self.input))
         if self.bias is not None:
             self.grad_bias.add_(grad.sum(dim=0))
         return grad.mm(self.weight)
 
     def param(self):
+        _check_armed()
         pairs = [(self.weight, self.grad_weight)]
         return pairs + [(self.bias, self.grad_bias)] if self.bias is not None else pairs
 
 
 class RefActivation(RefModule):
     def __init__(self, name):
+        _check_armed()
         self.name = name
 
     def forward(self, input):
+        _check_armed()
         self.output = {"ReLU": input.clamp(min=0), "Tanh": input.tanh(), "Sigmoid": input.sigmoid()}[self.name]
         return self.output
 
     def backward(self, grad):
+        _check_armed()
         y = self.output
         derivative = {"ReLU": (y > 0).to(y.dtype), "Tanh": 1 - y * y, "Sigmoid": y * (1 - y)}[self.name]
         return grad * derivative
@@ -138,18 +156,22 @@ def forward_backward(ctx, spec, inputs, grad_output=None, params=None, mode=None
     """Forward ``inputs``; then backward ``grad_output``. ``param_grads=False``: ``param()`` is never called (the
     activations' tests grade forward and backward only)."""
     fw = framework(ctx)
-    module = build(fw, spec)
-    where = spec["cls"]
-    if params is not None:
-        set_params(module, params, where)
-    if mode is not None:
-        getattr(module, mode)()
-    result = {"output": plain(module.forward(*inputs))}
-    if grad_output is not None:
-        result["grad_input"] = plain(module.backward(grad_output))
-        if param_grads:
-            result["param_grads"] = grads(module, where)
-    return result
+    _ARMED.append(True)  # the grader's modules of this call work until it returns
+    try:
+        module = build(fw, spec)
+        where = spec["cls"]
+        if params is not None:
+            set_params(module, params, where)
+        if mode is not None:
+            getattr(module, mode)()
+        result = {"output": plain(module.forward(*inputs))}
+        if grad_output is not None:
+            result["grad_input"] = plain(module.backward(grad_output))
+            if param_grads:
+                result["param_grads"] = grads(module, where)
+        return result
+    finally:
+        _ARMED.clear()
 
 
 def accumulation(ctx, spec, inputs, grad_output, params):
