@@ -24,6 +24,7 @@ from types import SimpleNamespace
 
 import pytest
 import torch
+from conftest import sandbox_args
 
 from autograder import grading, rubric, thresholds
 from autograder.rules import check_project
@@ -84,7 +85,8 @@ def graded_losses(root: Path, tmp_path: Path, tasks) -> dict[str, tuple[float, f
     """Grade ``root`` on ``tasks`` (hidden included, benchmarks left out): the task -> (points, max, feedback) of
     every graded task."""
     report = tmp_path / "report.json"
-    proc = grading.run_suite(root, report, task=",".join(tasks), visibility="all", extra=("-m", "not bench"))
+    proc = grading.run_suite(root, report, task=",".join(tasks), visibility="all",
+                             extra=(*sandbox_args(), "-m", "not bench"))
     assert report.is_file(), proc.stdout[-3000:]
     found = {t["task"]: (t["points"], t["max_points"], t["feedback"]) for t in json.loads(report.read_text())["tasks"]}
     assert set(found) == set(tasks), sorted(set(tasks) ^ set(found))
