@@ -47,8 +47,9 @@ def check_destination(folder: Path) -> None:
 
 
 def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
+    """Run an ``nbgrader`` command in the course folder (its configuration applies), with ``python -P``: no folder
+    of the course (nor of a submission in it) on its ``sys.path``, so nbgrader and the kit come from the kit."""
+    return subprocess.run([sys.executable, "-P", "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
                           text=True, timeout=timeout)
 
 
