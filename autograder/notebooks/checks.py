@@ -30,11 +30,12 @@ import importlib
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import nbformat
-from nbformat.notebooknode import NotebookNode
+if TYPE_CHECKING:
+    from nbformat.notebooknode import NotebookNode
 
+REPORT_ENV = "AUTOGRADER_NOTEBOOK_REPORT"  # where nbgrader's process writes the signs of forged captures
 CAPTURE_LIMIT = 16 * 1024 * 1024   # bytes of the capture file read back (a capture is a few kB)
 TRUSTED_MODULES = frozenset({"math", "torch", "numpy"})  # a test may read these names as modules, bound here
 TAGS = ("__tensor__", "__tuple__", "__set__", "__float__", "__module__", "__opaque__")
@@ -210,6 +211,8 @@ def kernel_notebook(trusted: NotebookNode, folder: str, sources: dict[str, str] 
     ``folder`` is the notebook's folder as the kernel sees it; ``sources`` the tests' sources by grade id (from the
     gradebook; the trusted notebook's own cell source otherwise).
     """
+    import nbformat
+
     nonce = secrets.token_hex(16)
     factory, function = f"_kit_factory_{nonce[:12]}", f"_kit_capture_{nonce[16:]}"
     capture_name = f".autograder-capture-{nonce}"
@@ -249,8 +252,8 @@ class Opaque:
     def _refuse(self, *args: Any, **kwargs: Any) -> Any:
         raise TypeError(f"{self!r} cannot be checked")
 
-    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __len__ = __iter__ = _refuse  # type: ignore
-    __float__ = __int__ = __index__ = __call__ = __getitem__ = __contains__ = _refuse  # type: ignore
+    __eq__ = __ne__ = __lt__ = __le__ = __gt__ = __ge__ = __bool__ = __len__ = __iter__ = _refuse
+    __float__ = __int__ = __index__ = __call__ = __getitem__ = __contains__ = _refuse
     __hash__ = None  # type: ignore[assignment]
 
     def __getattr__(self, name: str) -> Any:
@@ -346,12 +349,16 @@ def read_captures(path: Path, copy: KernelCopy) -> tuple[dict[int, Capture], lis
 
 
 def error_output(ename: str, evalue: str) -> NotebookNode:
+    import nbformat
+
     return nbformat.v4.new_output("error", ename=ename, evalue=evalue, traceback=[f"{ename}: {evalue}"])
 
 
 def check(test: Plan, capture: Capture) -> list[NotebookNode]:
     """Run the test's checks here on the captured values: the outputs the test cell gets (an error: 0 points; the
     value of a last expression, nbgrader's partial credit; nothing: full points)."""
+    import nbformat
+
     if test.error:
         return [error_output("SyntaxError", test.error)]
     if capture.problem:
@@ -364,6 +371,7 @@ def check(test: Plan, capture: Capture) -> list[NotebookNode]:
     tree = ast.parse(test.source)
     body = [s for at, s in enumerate(tree.body) if at not in test.gather_at]
     last = body.pop() if body and isinstance(body[-1], ast.Expr) else None
+    assert last is None or isinstance(last, ast.Expr)
     scope: dict[str, Any] = {"__builtins__": builtins, **capture.values}
     try:
         exec(compile(ast.Module(body=body, type_ignores=[]), f"<test {test.grade_id}>", "exec"), scope)

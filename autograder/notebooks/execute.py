@@ -36,7 +36,6 @@ from autograder.notebooks import checks
 from course.handin import copy_files, tree_files
 
 IN, OUT = ".grading-input.ipynb", ".grading-output.ipynb"
-REPORT_ENV = "AUTOGRADER_NOTEBOOK_REPORT"
 # PYTHONSAFEPATH: the kernel starts (ipykernel, IPython) with no folder of the submission on sys.path
 KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "PYTHONSAFEPATH": "1", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
               "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
@@ -116,7 +115,7 @@ def gradebook_sources(resources: dict) -> dict[str, str] | None:
 
 def report(suspicious: list[str]) -> None:
     """Append the signs of a forged capture to ``$AUTOGRADER_NOTEBOOK_REPORT`` (one JSON line per notebook)."""
-    path = os.environ.get(REPORT_ENV)
+    path = os.environ.get(checks.REPORT_ENV)
     if path:
         with open(path, "a", encoding="utf-8") as f:
             f.write(json.dumps({"forged": suspicious}) + "\n")
