@@ -125,7 +125,9 @@ def {factory}(_spec, _path):
         _b["list"], _b["tuple"], _b["dict"], _b["set"], _b["frozenset"], _b["exec"], _b["getattr"],
         _b["BaseException"])
     _module_type = _type(_sys)
-    _out = _b["open"](_path, "x", encoding="utf-8")
+    _os = _modules["os"]  # imported by the kernel before any cell: appends, so no record is ever overwritten
+    _out = _os.fdopen(_os.open(_path, _os.O_WRONLY | _os.O_CREAT | _os.O_EXCL | _os.O_APPEND, 0o600), "a",
+                      encoding="utf-8")
 
     def _encode(v, count, depth):
         count[0] += 1
