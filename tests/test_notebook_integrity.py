@@ -193,13 +193,16 @@ FAKE_RUNNER = '''
 import ast, json, sys
 src, dst = sys.argv[1], sys.argv[2]
 nb = json.load(open(src))
-call = ast.parse("".join(nb["cells"][0]["source"])).body[-2].value  # the prologue's `capture = factory(spec, path)`
-spec, path = ast.literal_eval(call.args[0]), ast.literal_eval(call.args[1])
-with open(path, "w") as f:
-    for i, (grade_id, names, gather, gathered) in enumerate(spec):
-        values = {"answer": 42, "base": 40, "values": [1, 2, 3], "_n": 3}
-        f.write(repr({"index": i, "grade_id": grade_id, "values": {k: values[k] for k in names + gathered},
-                      "missing": [], "error": ""}) + "\\n")
+try:  # forge the captures where there is a prologue: `capture = factory(spec, path)`
+    call = ast.parse("".join(nb["cells"][0]["source"])).body[-2].value
+    spec, path = ast.literal_eval(call.args[0]), ast.literal_eval(call.args[1])
+    with open(path, "w") as f:
+        for i, (grade_id, names, gather, gathered) in enumerate(spec):
+            values = {"answer": 42, "base": 40, "values": [1, 2, 3], "_n": 3}
+            f.write(repr({"index": i, "grade_id": grade_id, "values": {k: values[k] for k in names + gathered},
+                          "missing": [], "error": ""}) + "\\n")
+except Exception:
+    pass
 for cell in nb["cells"]:
     if cell["cell_type"] == "code":
         cell["outputs"] = []
