@@ -287,7 +287,6 @@ def test_nbgrader_autograde_of_an_attacking_student(tmp_path):
     root = tmp_path / "student"
     shutil.copytree(KIT_ROOT / "examples" / "class" / "ines", root)  # the skeleton: nothing answered
     project = root / "project2"
-    shutil.copytree(project.parent / "project2", tmp_path / "keep")
     nb = nbformat.read(str(project / "project2.ipynb"), as_version=4)
     answer = next(c for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == "p2-answer-disk")
     answer.source = textwrap.dedent(TRANSFORMER + SHADOWED) + "\ndisk_fraction = 0.1"
