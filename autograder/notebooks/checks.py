@@ -147,9 +147,9 @@ def {factory}(_spec, _path):
         if _isinstance(v, _list):
             return [_encode(x, count, depth + 1) for x in v]
         if _isinstance(v, _tuple):
-            return ("__tuple__", [_encode(x, count, depth + 1) for x in v])
+            return ("__tuple__", _tuple([_encode(x, count, depth + 1) for x in v]))  # hashable: a dict key
         if _isinstance(v, (_set, _frozenset)):
-            return ("__set__", [_encode(x, count, depth + 1) for x in v])
+            return ("__set__", _tuple([_encode(x, count, depth + 1) for x in v]))
         if _isinstance(v, _dict):
             return {{_encode(k, count, depth + 1): _encode(x, count, depth + 1) for k, x in v.items()}}
         if _isinstance(v, _module_type):
