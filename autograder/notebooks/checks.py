@@ -8,7 +8,7 @@ kit's packages decides what the tests see. Here the kernel only *reports* values
   every cell of the student's, and each autograded test cell is replaced by a **capture** cell,
   ``<capture function>(i)``. The prologue defines that function with every builtin it uses bound at that moment
   (shadowing ``repr`` or ``isinstance`` later changes nothing in it) and opens the capture file under a per-run
-  random name (the nonce), which no student cell sees in any cell's source.
+  random name (the nonce: nothing can be prepared for it in advance), for appending only.
 * A capture serialises, as plain data (numbers, strings, lists, dicts, tensors as nested lists with their dtype),
   the values the test reads: the test's free names (:func:`plan`), plus the *facts* a test gathers from the
   student's objects — its top-level assignments to ``_``-names, such as the parameter count of each network
@@ -18,8 +18,10 @@ kit's packages decides what the tests see. Here the kernel only *reports* values
   (:func:`check`) on the decoded values, with Python's real builtins. A missing, blank or garbled capture gives the
   cell an error (0 points), as does a cell whose capture was recorded twice (a forged record beside the real one).
 
-What a capture cannot say is whether the values are honest: a student who takes over the kernel can write any
-values into it, which is the same as writing those values as answers — the assertions still decide on them.
+What a capture cannot say is whether the values are honest: the kernel is the student's (a cell can read the
+prologue in IPython's input history, or list the folder), so a student who takes it over can write any values,
+which is the same as writing those values as answers — the assertions still decide on them. A record written beside
+the real one makes that cell score 0.
 """
 
 from __future__ import annotations
