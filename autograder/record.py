@@ -240,6 +240,9 @@ class NotebookGrade:
     flags: list[str] = field(default_factory=list)
     graded: bool = True  # False: the notebook could not be autograded (its flags say why)
     cells: list[dict[str, Any]] = field(default_factory=list)  # each graded cell's scores, from the gradebook
+    # what the submission did to the grading of its notebook (a package named like the kit's, a forged capture):
+    # each is also a sentence in flags, and raises Flag.INTEGRITY
+    integrity: list[str] = field(default_factory=list)
 
     def update(self, found: dict[str, Any]) -> None:
         """Take the gradebook's figures (``score``, ``max_score``, ``needs_manual_grade``, ``cells``)."""
@@ -291,6 +294,8 @@ class GradeReport:
             found.add(Flag.RULE_VIOLATION)
         if any(nb.flags for nb in self.notebooks.values()):
             found.add(Flag.NOTEBOOK)
+        if any(nb.integrity for nb in self.notebooks.values()):
+            found.add(Flag.INTEGRITY)
         if self.grader_failed:
             found.add(Flag.GRADER_ERROR)
         return [f for f in Flag if f in found]
