@@ -11,7 +11,7 @@ The networks scale their input themselves (``scale_input``), so a caller never n
 
 Graded (40 points for project 1 with ``train.py``): task `p1.rules` (1 point): this file does not touch the
 grader or pytest; tasks `p1.shapes` (4 points) and `p1.params` (2 points): every network returns the shapes above
-and has 50,000 to 150,000 parameters. Each class names its own tasks; ``autograder check --task p1`` runs them all.
+and has at most 1,000,000 parameters, at most 4 × the smallest net's (no minimum). Each class names its own tasks; ``autograder check --task p1`` runs them all.
 
 =================  =============================================================  ==========
 network            idea                                                           parameters
