@@ -12,6 +12,7 @@ inputs scaled by 1/255), and evaluated on the round's 1,000 test pairs. Everythi
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -21,8 +22,8 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from course.data import generate_pair_sets  # noqa: E402
-from course.protocol import format_mean_std, round_seed  # noqa: E402
 from course.submission import load_module  # noqa: E402
+from course.protocol import format_mean_std, round_seed  # noqa: E402
 
 
 def baseline(fw):
