@@ -218,7 +218,7 @@ def check_accuracy(p1, net, config):
                   "shapes between layers" + (", and that the digit logits are trained" if net == "aux" else ""))
 
 
-@task("p1.train_model", timeout=120)
+@task("p1.train_model", timeout=240)  # the student's own recipe: batch size and width are theirs
 def test_train_model(p1, request):
     drawn = data_seed(request.config, PROTOCOL["seed"]) + 1
     accuracy, got = train_and_score(p1, "train_student", "aux", init_seed(request.config, PROTOCOL["seed"]) + 1, drawn)
