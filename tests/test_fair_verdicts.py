@@ -243,3 +243,23 @@ def test_a_hidden_task_that_fails_shows_no_figure():
     report = _report()
     report.task("p1.accuracy.aux").visibility = "hidden"
     assert student_view(report).task("p1.accuracy.aux").measure is None
+
+
+# ------------------------------------------------------------------------------------------------ one grading
+
+
+def test_an_sgd_momentum_loop_is_graded_as_written_with_the_seed_recorded(tmp_path):
+    """A correct loop with SGD + momentum at its own learning rate (the family's prob_compare, lr 0.05, batch 100)
+    earns p1.train_model: the kit no longer imposes Adam's lr 2e-3 on it. Graded with --seed, which the report
+    records; every accuracy figure is in the report, passed or not."""
+    report_path = tmp_path / "report.json"
+    proc = grading.run_suite(FAMILY / "prob_compare", report_path, task="p1.train_model,p1.params", visibility="all",
+                             extra=("--sandbox", "auto", "--seed", "1234"))
+    assert report_path.is_file(), proc.stdout[-3000:]
+    report = GradeReport.from_json(json.loads(report_path.read_text()))
+    train_model = report.task("p1.train_model")
+    assert train_model.points == rubric.BY_ID["p1.train_model"].points, train_model.feedback
+    assert train_model.measure is not None and train_model.measure.passed
+    assert train_model.measure.threshold == thresholds.P1["thresholds"]["train_model"]
+    assert report.task("p1.params").points == rubric.BY_ID["p1.params"].points
+    assert report.data_seed == 1234
