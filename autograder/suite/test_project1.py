@@ -209,7 +209,7 @@ def check_accuracy(p1, net, config):
     accuracy, _ = train_and_score(p1, "train_kit", net, init_seed(config, PROTOCOL["seed"]),
                                   data_seed(config, PROTOCOL["seed"]))
     threshold = PROTOCOL["thresholds"][net]
-    p1.measure(accuracy, threshold)
+    p1.measure(accuracy, threshold, what=f"test accuracy under the kit's protocol ({PROTOCOL['epochs']} epochs)")
     require(accuracy >= threshold,
             f"{NETS[net].class_name} trained by the kit's protocol ({PROTOCOL['pairs']} pairs, {PROTOCOL['epochs']} epochs, Adam lr "
             f"{PROTOCOL['lr']}, batch {PROTOCOL['batch_size']}): test accuracy", expected=f"≥ {100 * threshold:.1f}%",
@@ -230,7 +230,8 @@ def test_train_model(p1, request):
             f"train_model(..., epochs={epochs}) returns its history", expected=f"a list of {epochs} "
             "dicts with a 'loss' entry", received=got["history_repr"])
     threshold = PROTOCOL["thresholds"]["train_model"]
-    p1.measure(accuracy, threshold)
+    p1.measure(accuracy, threshold, what=f"test accuracy after your train_model ({epochs} epochs and the data fixed "
+                                         "by the kit; optimiser, learning rate and batch size your defaults)")
     require(accuracy >= threshold,
             f"AuxiliaryNet trained by your own train_model in {epochs} epochs ({fixed}): test accuracy",
             expected=f"≥ {100 * threshold:.1f}%", received=f"{100 * accuracy:.1f}%",
