@@ -98,6 +98,8 @@ def render(report: GradeReport, *, feedback: bool = True) -> str:
         lines.append(f" {t.status.symbol} {t.task:<{width}}  {pts:>10}{note}")
     if report.notes:
         lines += ["", "Caps that fired: " + "; ".join(str(n) for n in report.notes)]
+    if report.data_seed is not None:
+        lines += ["", f"Graded with seed {report.data_seed} (--seed), not the kit's public one"]
     lines.append(f"\nTotal: {report.score:g} / {report.max_score:g}"
                  + (f"   bonus: {report.bonus:g} / {report.max_bonus:g}" if report.max_bonus else "")
                  + (f"   ({report.seconds:g} s)" if report.seconds is not None else ""))

@@ -263,3 +263,10 @@ def test_an_sgd_momentum_loop_is_graded_as_written_with_the_seed_recorded(tmp_pa
     assert train_model.measure.threshold == thresholds.P1["thresholds"]["train_model"]
     assert report.task("p1.params").points == rubric.BY_ID["p1.params"].points
     assert report.data_seed == 1234
+
+
+def test_the_terminal_report_says_which_seed_graded_it():
+    report = _report()
+    assert "seed" not in render(report).split("Score per task")[1]
+    report.data_seed = 1003
+    assert "Graded with seed 1003" in render(report)
