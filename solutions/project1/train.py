@@ -117,7 +117,10 @@ def train_model(model, train_input, train_target, train_classes, *, epochs=40, b
     augmentation (``None``: fresh randomness; the global random state is never used); ``callback(entry)`` is
     called after each epoch with that epoch's entry, if given.
 
-    Task `p1.train_model` (5 points): ``autograder check --task p1.train_model``.
+    Task `p1.train_model` (5 points): ``autograder check --task p1.train_model``. The grader calls
+    ``train_model(model, train_input, train_target, train_classes, epochs=E, seed=S)`` and nothing more (``seed``
+    only if this function takes it): every other setting is your default, so your defaults must train the net
+    within the grader's budget of ``E`` epochs (``autograder/thresholds.py``).
     """
     ### BEGIN SOLUTION
     generator = torch.Generator()
