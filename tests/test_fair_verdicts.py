@@ -263,6 +263,14 @@ def test_an_sgd_momentum_loop_is_graded_as_written_with_the_seed_recorded(tmp_pa
     assert train_model.measure.threshold == thresholds.P1["thresholds"]["train_model"]
     assert report.task("p1.params").points == rubric.BY_ID["p1.params"].points
     assert report.data_seed == 1234
+    # seed 1234 of the calibration script is this grading: the same figure, replayed
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("calibrate_thresholds", KIT / "scripts" / "calibrate_thresholds.py")
+    calibrate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(calibrate)
+    calibrate.PROBES.intersection_update({"train_student"})
+    assert calibrate.p1_runs(FAMILY / "prob_compare", 1234)["train_model"] == pytest.approx(train_model.measure.value)
 
 
 def test_the_terminal_report_says_which_seed_graded_it():

@@ -230,8 +230,7 @@ def test_train_model(p1, request):
             f"train_model(..., epochs={epochs}) returns its history", expected=f"a list of {epochs} "
             "dicts with a 'loss' entry", received=got["history_repr"])
     threshold = PROTOCOL["thresholds"]["train_model"]
-    p1.measure(accuracy, threshold, what=f"test accuracy after your train_model ({epochs} epochs and the data fixed "
-                                         "by the kit; optimiser, learning rate and batch size your defaults)")
+    p1.measure(accuracy, threshold, what=f"test accuracy after your train_model ({epochs} epochs, your own defaults)")
     require(accuracy >= threshold,
             f"AuxiliaryNet trained by your own train_model in {epochs} epochs ({fixed}): test accuracy",
             expected=f"≥ {100 * threshold:.1f}%", received=f"{100 * accuracy:.1f}%",
