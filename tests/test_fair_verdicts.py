@@ -278,3 +278,13 @@ def test_the_terminal_report_says_which_seed_graded_it():
     assert "seed" not in render(report).split("Score per task")[1]
     report.data_seed = 1003
     assert "Graded with seed 1003" in render(report)
+
+
+def test_the_class_report_counts_near_misses_per_task():
+    from autograder.batch.class_report import measured_tasks
+
+    records = [Record(s, "d", "g", RowStatus.GRADED, "", _report(), 1.0, "") for s in ("ana", "bo")]
+    rows = {r["task"]: r for r in measured_tasks(records)}
+    assert rows["p1.train_model"] == {"task": "p1.train_model", "measured": 2, "passed": 2, "near": 2,
+                                      "median": "76.0%", "threshold": "75.0%"}
+    assert rows["p1.accuracy.aux"]["passed"] == 0 and rows["p1.accuracy.aux"]["near"] == 0
