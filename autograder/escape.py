@@ -6,11 +6,14 @@ the terminal, Markdown, HTML, JSON and CSV.
 * :func:`fence`: a Markdown code fence longer than any run of backticks in the text, so the text cannot close it;
 * :func:`csv_cell`: a cell a spreadsheet would read as a formula gets a leading ``'`` (OWASP's rule);
 * :func:`normalise_id` and :func:`lookalikes`: ids in Unicode NFKC, and ids that look the same (a confusables
-  skeleton: common Cyrillic and Greek look-alikes, case folded) found so both rows can be flagged.
+  skeleton: common Cyrillic and Greek look-alikes, case folded) found so both rows can be flagged;
+* :func:`id_fold`, :func:`short_hash` and :func:`file_stems`: ids compared as a case-insensitive file system
+  compares names, and the stems of the files written per id, never equal after case folding.
 """
 
 from __future__ import annotations
 
+import hashlib
 import re
 import unicodedata
 
@@ -64,3 +67,41 @@ def lookalikes(ids) -> dict[str, list[str]]:
     for i in ids:
         groups.setdefault(skeleton(i), []).append(i)
     return {i: [j for j in group if j != i] for group in groups.values() if len(group) > 1 for i in group}
+
+
+def id_fold(name: str) -> str:
+    """``name`` as a case-insensitive file system (or a person) compares it: NFKC, case folded, NFKC again (case
+    folding can leave a string that is not normalised). ``Alice``, ``alice`` and full-width ``ａｌｉｃｅ`` fold alike."""
+    return normalise_id(normalise_id(name).casefold())
+
+
+def short_hash(text: str, length: int = 6) -> str:
+    """The first ``length`` hex digits of the SHA-256 of ``text`` (UTF-8; an undecodable file name's surrogates
+    kept), to tell apart names that fold alike."""
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
+
+
+_STEM_UNSAFE = re.compile(r"[^\w.@+~-]")
+
+
+def file_stems(keys) -> dict[str, str]:
+    """key → the stem of the files written for it (``feedback/<stem>.md``, ``gradescope/<stem>/``): no two stems
+    are equal after :func:`id_fold`, so none collide on a case-insensitive file system (macOS, Windows).
+
+    A key is its own stem when it is safe (``[\\w.@+~-]``, no leading dot) and no key before it (folded keys
+    first, ``alice`` before ``Alice``, then code-point order) folds alike — the intake's keys always are
+    (:func:`autograder.batch.intake.assign_ids`); otherwise the stem is the key made safe, ``~`` and hex digits
+    of the key's hash, as many as make it unique."""
+    stems: dict[str, str] = {}
+    taken: set[str] = set()
+    for key in sorted(set(keys), key=lambda k: (k != id_fold(k), k)):
+        safe = _STEM_UNSAFE.sub("_", key).lstrip(".") or "_"
+        stem, length = safe, 6
+        while stem != key or id_fold(stem) in taken:
+            stem = f"{safe}~{short_hash(key, length)}" + ("" if length <= 64 else f"-{length}")
+            if id_fold(stem) not in taken:
+                break
+            length += 2
+        stems[key] = stem
+        taken.add(id_fold(stem))
+    return stems

@@ -408,7 +408,8 @@ def pytest_sessionfinish(session, exitstatus):
     report.seconds = round(time.time() - state.started, 1)
     report.import_errors = [ImportProblem(project, file, message)
                             for (project, file), message in sorted(state.import_errors.items())]
-    report.sandbox = ("bubblewrap" if sandbox.bwrap else f"none ({sandbox.reason})") if sandbox else "not started"
+    report.sandbox = ("bubblewrap" if sandbox.bwrap else f"student uid (no bubblewrap: {sandbox.reason})"
+                      if sandbox.user else f"none ({sandbox.reason})") if sandbox else "not started"
     report.notes = [Note(note.kind, note.text, name)
                     for name, worker in sorted(state.workers.items()) for note in worker.fired]
     report.notes += state.integrity_notes

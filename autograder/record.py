@@ -27,6 +27,9 @@ class Flag(enum.Enum):
 
     UNUSABLE = "unusable"
     GRADER_ERROR = "grader_error"
+    # several entries of the class folder read as the same id (case, width, spaces, an archive beside a folder):
+    # all kept under distinct keys (autograder/batch/intake.py: assign_ids), each row flagged for the instructor
+    SAME_ID = "same_id"
     INTEGRITY = "integrity"
     RULE_VIOLATION = "rule_violation"
     IMPORT_ERROR = "import_error"

@@ -26,7 +26,7 @@ import pytest
 from conftest import points_of, sandbox_args
 from gradescope_format import validate
 
-from autograder import rubric
+from autograder import escape, rubric
 from autograder.batch import intake
 from autograder.batch.store import Record, RowStatus, Store
 from autograder.record import GradeReport, NoteKind, SchemaError, Status
@@ -85,14 +85,18 @@ def test_intake_reads_folders_nested_folders_and_archives(tmp_path):
     _zip(cls / "frank.zip", {"project1/models.py": MODELS})
     entries = {e.student: e for e in intake.collect(cls, tmp_path / "staging")}
 
-    assert sorted(entries) == ["alice", "bob", "carol", "corrupt", "dave", "empty", "eve", "frank", "notes.txt"]
+    frank_zip = f"frank~{escape.short_hash('frank.zip')}"  # beside folder frank: both kept (tests/test_ids.py)
+    assert sorted(entries) == ["alice", "bob", "carol", "corrupt", "dave", "empty", "eve", "frank", frank_zip,
+                               "notes.txt"]
     assert entries["alice"].root == cls / "alice"
     assert entries["bob"].root == cls / "bob" / "dl-miniprojects"
     assert (entries["carol"].root / "project1" / "models.py").read_bytes() == MODELS
     assert (entries["dave"].root / "project1" / "models.py").read_bytes() == MODELS
     for student, words in (("empty", "empty"), ("eve", "no project1/ or project2/"), ("notes.txt", "not a folder"),
-                           ("corrupt", "corrupt"), ("frank", "two entries for frank")):
+                           ("corrupt", "corrupt")):
         assert entries[student].root is None and words in entries[student].problem, (student, entries[student])
+    assert entries["frank"].root == cls / "frank" and entries["frank"].same_id == [frank_zip]
+    assert entries[frank_zip].root is not None and entries[frank_zip].same_id == ["frank"]
 
 
 @pytest.mark.parametrize("make", [_zip, _tar])

@@ -69,3 +69,22 @@ def test_no_other_module_manages_process_groups():
             offenders += [f"{path.relative_to(KIT_ROOT)}: {word}" for word in
                           ("start_new_session", "killpg", "setsid", "setpgid") if word in text]
     assert not offenders, f"start and kill process groups with autograder/sandbox/procs.py: {offenders}"
+
+
+def test_a_process_that_survives_the_student_uid_s_sweep_is_flagged_integrity(tmp_path):
+    """As a student uid (autograder/sandbox/account.py), a worker's stop kills every process of its uid; one that
+    survives the sweep is a note with the flag integrity (simulated: the sweep cannot be defeated here)."""
+    from autograder.record import Flag
+    from autograder.sandbox.judge import Worker
+
+    class Escaped:
+        cgroup = None
+
+        def close(self):
+            return ["pid 4242 (python -c 'escape')"]
+
+    worker = Worker(tmp_path, "project1")
+    worker.launch = Escaped()
+    worker.stop()
+    assert [(n.kind.flag, "4242" in n.text) for n in worker.fired] == [(Flag.INTEGRITY, True)]
+    assert worker.launch is None

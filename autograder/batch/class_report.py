@@ -9,8 +9,9 @@ import statistics
 from pathlib import Path
 
 from autograder import rubric
-from autograder.batch.outputs import flags, headline, total
+from autograder.batch.outputs import flags, headline, problem_text, total
 from autograder.batch.store import Record, RowStatus
+from autograder.escape import file_stems
 from autograder.record import Measure
 from course.files import atomic_write
 from course.plots import plt, save
@@ -82,13 +83,14 @@ def _inline(path: Path) -> str:
     return "data:image/png;base64," + base64.b64encode(path.read_bytes()).decode()
 
 
-def _row(record: Record) -> dict:
-    """One line of a table: the values as the page shows them (the template escapes them)."""
+def _row(record: Record, stem: str) -> dict:
+    """One line of a table: the values as the page shows them (the template escapes them); ``stem`` names its
+    feedback page (:func:`autograder.escape.file_stems`)."""
     report = record.report
-    return {"student": record.student, "score": f"{report.score:g}" if report else "—",
+    return {"student": record.student, "stem": stem, "score": f"{report.score:g}" if report else "—",
             "bonus": f"{report.bonus:g}" if report else "—", "total": f"{total(record):g}",
             "seconds": f"{record.seconds:.0f}", "flags": ", ".join(flags(record)).replace("_", " "),
-            "problem": record.problem}
+            "problem": problem_text(record)}
 
 
 def similarity_section(out: Path, top: int = 20) -> dict | None:
@@ -134,6 +136,7 @@ def write_report(out: Path, records: list[Record]) -> Path:
             seconds_figure(records, figures / "seconds.png")]
     graded = [r for r in records if r.report is not None]
     flagged = [r for r in records if flags(r)]
+    stems = file_stems(r.student for r in records)
     scores = [r.report.score for r in records if r.report is not None]
     summary = [f"{len(records)} entries", f"{len(graded)} graded",
                f"{sum(r.status is RowStatus.UNUSABLE for r in records)} unusable", f"{len(flagged)} flagged"]
@@ -141,8 +144,10 @@ def write_report(out: Path, records: list[Record]) -> Path:
         summary += [f"mean {statistics.mean(scores):.1f}", f"median {statistics.median(scores):.1f}"]
     page = render("report.html.j2", graded=len(graded), entries=len(records), summary=summary,
                   images=[{"src": _inline(p), "alt": p.stem, "file": f"figures/{p.name}"} for p in pngs],
-                  flagged=[_row(r) for r in flagged], rows=[_row(r) for r in records],
-                  similarity=similarity_section(out), measured=measured_tasks(records), core_total=f"{rubric.core_total():g}")
+                  flagged=[_row(r, stems[r.student]) for r in flagged],
+                  rows=[_row(r, stems[r.student]) for r in records],
+                  similarity=similarity_section(out), measured=measured_tasks(records),
+                  core_total=f"{rubric.core_total():g}")
     return atomic_write(out / "report.html", page)
 
 

@@ -1,9 +1,11 @@
 """Grade a whole class (``autograder grade``): every submission in a folder, in parallel, in the sandbox, resumably.
 
-Results are kept in OUT/grades.sqlite as each submission finishes, keyed by a hash of its files and of the grading
-code: a rerun grades only new or changed submissions, and a run stopped at any point (Ctrl-C, or killed) loses only
-the submissions in flight. After every run OUT holds grades.csv, feedback/<id>.md|.html,
-gradescope/<id>/results.json and report.html (with figures/), regenerated from the store.
+Results are kept in OUT/grades.sqlite as each submission finishes, under the entry's key
+(:func:`autograder.batch.intake.assign_ids`: entries whose ids fold alike are all kept, each flagged ``same_id``),
+with a hash of its files and of the grading code: a rerun grades only new or changed submissions, and a run
+stopped at any point (Ctrl-C, or killed) loses only the submissions in flight. After every run OUT holds
+grades.csv, feedback/<id>.md|.html, gradescope/<id>/results.json and report.html (with figures/), regenerated from
+the store.
 """
 
 from __future__ import annotations
@@ -129,7 +131,8 @@ def grade_class(args: ClassGrading) -> int:
             from autograder.notebooks import grading as nb
 
             outcome.report.notebooks = nb.grade(course, entry.student, entry.root,
-                                                   sandbox="require" if sandbox.bwrap else "off")
+                                                   sandbox="require" if sandbox.bwrap else
+                                                   "auto" if sandbox.user else "off")  # auto: a student uid
 
     def record(entry, digest, outcome) -> None:
         notebooks(entry, outcome)  # on Dask the notebooks are graded here, where the course folder is
@@ -154,7 +157,12 @@ def grade_class(args: ClassGrading) -> int:
 
     if args.similarity and not interrupted:
         compare_class(entries, out / "similarity", threshold=args.threshold, against_solutions=args.against_solutions)
-    records = [r for r in (store.get(e.student) for e in entries) if r is not None]
+    records = []
+    for entry in entries:
+        stored = store.get(entry.student)
+        if stored is not None:
+            stored.same_id = tuple(entry.same_id)  # a run's view: which entries of this class fold alike
+            records.append(stored)
     if course is not None:
         _merge_gradebook(course, records)
     finals = semester.apply(records, prepared, term, store)

@@ -1,4 +1,4 @@
-"""A class's submissions as they arrive: one entry per student in a folder, each a folder or an archive.
+r"""A class's submissions as they arrive: one entry per student in a folder, each a folder or an archive.
 
 * a folder laid out like ``assignments/`` (``alice/project1/…``, ``alice/project2/…``), also when nested one level
   (``alice/dl-miniprojects/project1/…``, as an unzipped repository looks);
@@ -11,9 +11,15 @@
 * anything else — an empty folder, a folder without ``project1/`` or ``project2/``, a corrupt archive, a stray file —
   becomes an entry with a clear ``problem`` and no ``root``; it is listed and reported, never graded, never a crash.
 
-The student id is the entry's name without its archive extension. :func:`digest` hashes exactly the files that
-are graded (:func:`course.handin.submission_files`), so a re-zipped but unchanged submission is recognised as
-unchanged.
+The student id is the entry's name without its archive extension (:func:`student_id`: NFKC, characters outside
+``[\w.@+-]`` as ``_``, leading and trailing ``.``/``_`` dropped). Entries whose ids fold alike
+(:func:`autograder.escape.id_fold`: case, width, a trailing space, ``alice.zip`` beside ``alice/``) are all kept:
+:func:`assign_ids` gives the first of them its id and the others ``<id>~<6 hex of the SHA-256 of the entry's
+name>``, so every key is distinct after case folding (its files never collide on a case-insensitive file system)
+and stays the same from run to run; each of them lists the others in ``same_id`` (``Flag.SAME_ID``).
+
+:func:`digest` hashes exactly the files that are graded (:func:`course.handin.submission_files`), so a re-zipped
+but unchanged submission is recognised as unchanged.
 """
 
 from __future__ import annotations
@@ -25,10 +31,10 @@ import shutil
 import stat
 import tarfile
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from autograder.escape import normalise_id
+from autograder.escape import id_fold, normalise_id, short_hash
 from course.errors import CourseError
 from course.handin import SKIPPED_DIRS, hash_files, submission_files
 from course.submission import PROJECTS
@@ -48,6 +54,7 @@ class Entry:
     source: Path
     root: Path | None = None
     problem: str = ""
+    same_id: list[str] = field(default_factory=list)  # the keys of the other entries whose ids fold alike
 
     @property
     def usable(self) -> bool:
@@ -67,6 +74,42 @@ def student_id(name: str) -> str:
             name = name[: -len(ext)]
             break
     return re.sub(r"[^\w.@+-]", "_", name).strip("._") or "_"
+
+
+SAME_ID = "~"  # between an id and the hash that tells apart entries whose ids fold alike (never in an id itself)
+
+
+def _rank(path: Path) -> tuple[bool, bool, bool, str]:
+    """Which of the entries whose ids fold alike keeps the plain id: one named exactly as its id, then one whose id
+    is already folded (``alice`` before ``Alice``), then a folder before an archive, then the name in code-point
+    order."""
+    sid = student_id(path.name)
+    return path.name != sid, sid != id_fold(sid), not (path.is_dir() and not path.is_symlink()), path.name
+
+
+def assign_ids(paths) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """An entry's name → its key and the keys of the other entries whose ids fold alike (:func:`id_fold`).
+
+    The first of such a group (:func:`_rank`) keeps its id; each other gets ``<its id>~<hex>``, the first six hex
+    digits of the SHA-256 of its name (more when those are taken). No two keys fold alike, and a key depends only
+    on the names in the folder: the same class gives the same keys at every run."""
+    groups: dict[str, list[Path]] = {}
+    for path in paths:
+        groups.setdefault(id_fold(student_id(path.name)), []).append(path)
+    taken = set(groups)
+    keys: dict[str, str] = {}
+    for group in groups.values():
+        first, *others = sorted(group, key=_rank)
+        keys[first.name] = student_id(first.name)
+        for path in others:
+            length = 6
+            while id_fold(key := f"{student_id(path.name)}{SAME_ID}{short_hash(path.name, length)}") in taken \
+                    and length < 64:
+                length += 2
+            taken.add(id_fold(key))
+            keys[path.name] = key
+    return {path.name: (keys[path.name], tuple(sorted(keys[p.name] for p in group if p is not path)))
+            for group in groups.values() for path in group}
 
 
 def find_root(folder: Path) -> tuple[Path | None, str]:
@@ -220,8 +263,7 @@ def vet_folder(root: Path) -> str:
     return ""
 
 
-def _entry(source: Path, staging: Path) -> Entry:
-    student = student_id(source.name)
+def _entry(source: Path, staging: Path, student: str) -> Entry:
     if source.is_symlink():
         return Entry(student, source, None, f"{source.name} is a link; hand in the files themselves, not a link")
     if source.is_dir():
@@ -253,22 +295,25 @@ def check_folder(path: str | Path) -> Path:
     return folder
 
 
+def listed(folder: Path) -> list[Path]:
+    """The entries of a class folder: everything in it but hidden files and what an OS leaves (``__MACOSX``...)."""
+    return [p for p in sorted(folder.iterdir()) if p.name not in SKIPPED and not p.name.startswith(".")]
+
+
 def collect(folder: str | Path, staging: str | Path) -> list[Entry]:
-    """Every entry of ``folder``, sorted by student id; archives unpack into ``staging`` (created)."""
+    """Every entry of ``folder``, sorted by key (:func:`assign_ids`: entries whose ids fold alike are all kept,
+    each listing the others); archives unpack into ``staging`` (created)."""
     folder, staging = Path(folder), Path(staging)
     staging.mkdir(parents=True, exist_ok=True)
-    entries: dict[str, Entry] = {}
-    for source in sorted(folder.iterdir()):
-        if source.name in SKIPPED or source.name.startswith("."):
-            continue
-        entry = _entry(source, staging)
-        if entry.student in entries:
-            first = entries[entry.student]
-            first.root, first.problem = None, (f"two entries for {entry.student} ({first.source.name} and "
-                                               f"{source.name}); keep one")
-            continue
-        entries[entry.student] = entry
-    return [entries[k] for k in sorted(entries)]
+    sources = listed(folder)
+    keys = assign_ids(sources)
+    entries = []
+    for source in sources:
+        key, others = keys[source.name]
+        entry = _entry(source, staging, key)
+        entry.same_id = list(others)
+        entries.append(entry)
+    return sorted(entries, key=lambda e: e.student)
 
 
 def graded_files(root: Path) -> list[Path]:

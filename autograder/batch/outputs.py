@@ -37,15 +37,40 @@ def student_view(report: GradeReport, reveal_hidden: bool = False) -> GradeRepor
 
 def flags(record: Record) -> list[str]:
     """Why a course team should look at this submission (:class:`autograder.record.Flag`, in its order): rule
-    violation, timeout, crash, caps, import errors, a grader error…"""
+    violation, timeout, crash, caps, import errors, a grader error, another entry with the same id…"""
     if record.status is RowStatus.UNUSABLE:
-        return [Flag.UNUSABLE.value]
-    if record.report is None:
-        return [Flag.GRADER_ERROR.value]
-    found = record.report.flags()
-    if record.status is RowStatus.GRADER_ERROR and Flag.GRADER_ERROR not in found:
-        found = [Flag.GRADER_ERROR, *found]
-    return [f.value for f in found]
+        found = [Flag.UNUSABLE]
+    elif record.report is None:
+        found = [Flag.GRADER_ERROR]
+    else:
+        found = record.report.flags()
+        if record.status is RowStatus.GRADER_ERROR and Flag.GRADER_ERROR not in found:
+            found = [Flag.GRADER_ERROR, *found]
+    if record.same_id:
+        found = [*found, Flag.SAME_ID]
+    return [f.value for f in Flag if f in found]
+
+
+def same_id_text(record: Record) -> str:
+    """For the course team: which entry this row is and the other rows read as the same id ("" when none)."""
+    if not record.same_id:
+        return ""
+    return (f"entry {record.source!r} has the same id as {', '.join(record.same_id)}: all are kept and graded; "
+            "check which one counts")
+
+
+def problem_text(record: Record) -> str:
+    """The row's problem for the course team: why it was not graded, and the entries read as the same id."""
+    return "; ".join(filter(None, [record.problem, same_id_text(record)]))
+
+
+def same_id_note(record: Record) -> str:
+    """For the student: their entry was read as an id another entry has too (the others are not named)."""
+    if not record.same_id:
+        return ""
+    return (f"Note: your entry {record.source!r} (graded as {record.student}) reads as the same id as "
+            f"{len(record.same_id)} other entr{'y' if len(record.same_id) == 1 else 'ies'} of the class; your "
+            "instructor will check which one counts.")
 
 
 def notebooks(record: Record) -> dict[str, NotebookGrade]:
@@ -92,11 +117,11 @@ def csv_rows(records: list[Record]) -> tuple[list[str], list[dict]]:
         row = {"student_id": r.student, "raw_score": earned, "score": earned,
                "max_score": max_score, "bonus": report.bonus if report is not None else 0.0, "max_bonus": max_bonus,
                "total": total(r), "status": r.status.value,
-               "flags": ";".join(flags(r)), "seconds": round(r.seconds, 1), "problem": r.problem,
+               "flags": ";".join(flags(r)), "seconds": round(r.seconds, 1), "problem": problem_text(r),
                "graded_at": r.graded_at}
         if r.student in lookalikes:  # two ids that read the same: both rows say so
             same = ", ".join(lookalikes[r.student])
-            row["problem"] = "; ".join(filter(None, [r.problem, f"id looks like {same}: check who is who"]))
+            row["problem"] = "; ".join(filter(None, [str(row["problem"]), f"id looks like {same}: check who is who"]))
         points = {t.task: t.points for t in report.tasks} if report is not None else {}
         row.update({t.id: points.get(t.id, 0.0) for t in rubric.TASKS})
         row.update({f"bench:{b.name}": b.ratio if b.ratio is not None else "" for b in benchmarks(r)})
@@ -127,9 +152,10 @@ def feedback_text(record: Record, reveal_hidden: bool = False) -> str:
     if record.report is None:
         why = "could not be graded" if record.status is not RowStatus.UNUSABLE else "was not graded"
         text = f"Your submission {why}: {record.problem}\nAsk your instructor if this is unexpected."
-        return f"{text}\n\n{record.adjustments}" if record.adjustments else text
+        extra = "\n\n".join(x for x in (same_id_note(record), record.adjustments) if x)
+        return f"{text}\n\n{extra}" if extra else text
     text = render(student_view(record.report, reveal_hidden))
-    extra = "\n\n".join(x for x in (notebook_text(record), record.adjustments) if x)
+    extra = "\n\n".join(x for x in (notebook_text(record), same_id_note(record), record.adjustments) if x)
     return f"{text}\n\n{extra}" if extra else text
 
 
@@ -159,15 +185,17 @@ def headline(record: Record) -> str:
     return f"{record.student}: {report.score:g} / {report.max_score:g}{bonus}"
 
 
-def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False) -> list[Path]:
-    """feedback/<id>.md and .html: the text escaped (no control character), in a Markdown fence longer than any
-    backtick run of the text, so nothing the student's code printed can close it."""
+def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False, stem: str | None = None) -> list[Path]:
+    """feedback/<stem>.md and .html (the stem: :func:`autograder.escape.file_stems`, the id itself for the
+    intake's keys): the text escaped (no control character), in a Markdown fence longer than any backtick run of
+    the text, so nothing the student's code printed can close it."""
+    stem = stem or escape.file_stems([record.student])[record.student]
     text = escape.control(feedback_text(record, reveal_hidden))
     title = escape.control(headline(record))
     fence = escape.fence(text)
     md = f"# {title}\n\n{fence}text\n{text}\n{fence}\n"
     page = render_template("feedback.html.j2", title=title, text=text, measures=measure_rows(record, reveal_hidden))
-    return [atomic_write(folder / f"{record.student}.md", md), atomic_write(folder / f"{record.student}.html", page)]
+    return [atomic_write(folder / f"{stem}.md", md), atomic_write(folder / f"{stem}.html", page)]
 
 
 # ------------------------------------------------------------------------------------------------ Gradescope
@@ -200,7 +228,8 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
                       "status": "passed" if nb.score >= nb.max_score else "failed",
                       "output": "\n".join(nb.flags) or "graded by nbgrader", "tags": [project, "notebook"],
                       "visibility": "visible"})
-    summary = [headline(record)] + [f"{e.project}/{e.file}: {e.message}" for e in view.import_errors]
+    summary = [headline(record)] + [f"{e.project}/{e.file}: {e.message}" for e in view.import_errors] \
+        + [x for x in (same_id_note(record),) if x]
     results = {"score": total(record), "execution_time": round(record.seconds), "output": "\n".join(summary),
                "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
     board = [{"name": b.name, "value": round(float(b.ratio), 4), "order": "asc"}
@@ -210,6 +239,8 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
     return results
 
 
-def write_gradescope(folder: Path, record: Record, reveal_hidden: bool = False) -> Path:
-    return write_json(folder / record.student / "results.json", gradescope_results(record, reveal_hidden))
+def write_gradescope(folder: Path, record: Record, reveal_hidden: bool = False, stem: str | None = None) -> Path:
+    """gradescope/<stem>/results.json (the stem as for :func:`write_feedback`)."""
+    stem = stem or escape.file_stems([record.student])[record.student]
+    return write_json(folder / stem / "results.json", gradescope_results(record, reveal_hidden))
 

@@ -72,6 +72,7 @@ class Record:
     source: str = ""
     graded_at: str = ""
     adjustments: str = ""  # not stored: the semester's late penalty and overrides, for the feedback (a run's view)
+    same_id: tuple[str, ...] = ()  # not stored: the keys of the entries whose ids fold alike (a run's view)
 
     @property
     def final(self) -> bool:

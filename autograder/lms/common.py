@@ -86,14 +86,18 @@ class Context:
     def add(self, sub: Submission, fallback: str, login: str = "") -> Submission:
         """Give ``sub`` its key: the roster's student id, else ``fallback`` (the LMS's id); never twice the same."""
         from autograder.batch.intake import student_id
+        from autograder.escape import id_fold
 
         found = self.roster.match(sub.lms_id, sub.name, login) if self.roster is not None else None
         sub.student = found or ""
         key = student_id(found or fallback)
-        if key in self.keys:
-            sub.problem = (f"a second submission for {key} ({self.keys[key].source} and {sub.source}); "
-                           "both listed, this one under its LMS id")
+        folded = {id_fold(k): k for k in self.keys}
+        if id_fold(key) in folded:  # the same key, or one a case-insensitive file system would take for it
+            sub.problem = (f"a second submission for {key} ({self.keys[folded[id_fold(key)]].source} and "
+                           f"{sub.source}); both listed, this one under its LMS id")
             key = student_id(f"{key}-{sub.lms_id or len(self.keys)}")
+            while id_fold(key) in folded:
+                key = student_id(f"{key}-{len(self.keys)}")
         sub.key = key
         self.keys[key] = sub
         return sub
@@ -104,9 +108,9 @@ class Context:
 
 
 def visible(folder: Path) -> list[Path]:
-    from autograder.batch.intake import SKIPPED
+    from autograder.batch.intake import listed
 
-    return [p for p in sorted(folder.iterdir()) if p.name not in SKIPPED and not p.name.startswith(".")]
+    return listed(folder)
 
 
 def descend(folder: Path) -> Path:

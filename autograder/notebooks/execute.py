@@ -60,7 +60,7 @@ class SandboxedExecute(Execute):
             command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
             proc = procs.start(command, env=launch.popen_env, cwd=str(copy), stdin=subprocess.DEVNULL,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **launch.popen_kwargs)
             problem, timed_out = "", False
             try:
                 output, timed_out = procs.communicate(proc, self.notebook_timeout)
@@ -70,8 +70,8 @@ class SandboxedExecute(Execute):
                     problem = f"the notebook's execution stopped (exit status {proc.returncode})"
                     self.log.warning("%s:\n%s", problem, output.decode(errors="replace")[-2000:])
             finally:
-                if launch.cgroup is not None:
-                    launch.cgroup.remove()
+                for escaped in launch.close():  # as a student uid: every process of the uid is gone first
+                    problem = problem or f"a process of the notebook outlived the grader's attempts to stop it ({escaped})"
             executed = None
             if not problem:
                 try:

@@ -196,7 +196,10 @@ def _create_v1(mounts: dict[str, Path], own: dict[str, str], memory: int, proces
 
 
 def create(memory: int, processes: int) -> Cgroup | None:
-    """A new group capped at ``memory`` bytes and ``processes`` tasks, or ``None`` where none can be made."""
+    """A new group capped at ``memory`` bytes and ``processes`` tasks, or ``None`` where none can be made (or where
+    ``$AUTOGRADER_SIMULATE_NO_CGROUPS`` says to act as if the cgroup file systems were read-only)."""
+    if os.environ.get("AUTOGRADER_SIMULATE_NO_CGROUPS", "").strip() not in ("", "0"):
+        return None
     mounts, own = _mounts(), _own_paths()
     if "unified" in mounts and "unified" in own:
         group = _create_v2(mounts["unified"], own["unified"], memory, processes)

@@ -4,7 +4,9 @@ wraps one worker.
 Inside, the worker sees read-only: the system's ``/usr`` (and ``/bin``, ``/lib``… as the host has them), the
 dynamic linker's cache, the Python installation and virtual environment that run the grader, the kit's
 ``course/`` package and ``autograder/sandbox/`` (the worker and the probes) — never the grading suite, the
-thresholds, the rubric or hidden tests, whose folder is masked by an empty one. Read-write: a private copy of its
+thresholds, the rubric or hidden tests, whose folder is masked by an empty one; every installed copy of the kit in
+site-packages (a regular install's ``autograder/`` and ``course/``, the distribution's RECORD, an editable
+install's finder) is masked too (:func:`installed_copies`). Read-write: a private copy of its
 project folder at ``/submission/<project>`` — for a worker, in a tmpfs sized to the files handed in plus the disk
 cap, into which the worker copies them from a read-only ``/handed-in/<project>`` — and a private, size-capped
 ``/tmp``. Nothing else of the host: no home,
@@ -76,6 +78,42 @@ def _python_binds() -> list[str]:
     return args
 
 
+DIST = "dl_miniprojects"  # the kit's distribution, as its dist-info, egg-info and editable finder files are named
+
+
+def installed_copies() -> list[Path]:
+    """Every installed copy of the kit in the site-packages folders this Python reads: the packages ``autograder``
+    and ``course`` of a regular install (the suite, the thresholds and the hidden tests among them), the
+    distribution's metadata (its RECORD lists them), an editable install's finder and ``.pth`` (they name the
+    kit's folder). The sandbox masks them all; :func:`autograder.gradescope.protect` hides them from the student's
+    user."""
+    found: list[Path] = []
+    for entry in sys.path:
+        folder = Path(os.path.realpath(entry)) if entry else None
+        if folder is None or not folder.is_dir() or not ("site-packages" in folder.parts
+                                                         or "dist-packages" in folder.parts):
+            continue
+        for name, marker in (("autograder", "sandbox"), ("course", "project1")):
+            if (folder / name / marker).is_dir() and folder / name not in found:
+                found.append(folder / name)
+        for path in sorted(folder.glob(f"*{DIST}*")):
+            if path not in found and (path.name.startswith(DIST) or path.name.startswith("__editable__")):
+                found.append(path)
+    return found
+
+
+def _mask_binds() -> list[str]:
+    """Empty folders over the installed copies of the kit, ``/dev/null`` over their files (before the kit's own
+    binds, which put back what the worker imports where the grader runs from an installed copy)."""
+    args = []
+    for path in installed_copies():
+        if path.is_dir() and not path.is_symlink():
+            args += ["--tmpfs", str(path)]
+        elif path.is_file():
+            args += ["--ro-bind", "/dev/null", str(path)]
+    return args
+
+
 def _kit_binds() -> tuple[list[str], list[str]]:
     """The kit's packages the worker imports (``course``, ``autograder/__init__.py``, ``autograder/sandbox``), with
     the rest of ``autograder/`` masked; and the folders to put on the worker's PYTHONPATH."""
@@ -112,7 +150,7 @@ def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env:
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
             "--hostname", "sandbox", *_system_binds(),
             "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
-            *_python_binds(), *kit_args, "--proc", "/proc", "--dev", "/dev", *_device_binds(),
+            *_python_binds(), *_mask_binds(), *kit_args, "--proc", "/proc", "--dev", "/dev", *_device_binds(),
             *project_args,
             "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
     full_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",
@@ -127,6 +165,8 @@ def probe() -> tuple[str | None, str]:
     """``(bwrap path, "")`` when bubblewrap runs here, else ``(None, why not)``; tried once per process."""
     if not sys.platform.startswith("linux"):
         return None, f"bubblewrap needs Linux (this is {sys.platform})"
+    if os.environ.get("AUTOGRADER_SIMULATE_NO_USERNS", "").strip() not in ("", "0"):
+        return None, "user namespaces refused (simulated: $AUTOGRADER_SIMULATE_NO_USERNS, as in Gradescope's containers)"
     bwrap = find_bwrap()
     if bwrap is None:
         return None, "no bwrap found (install the kit's dependencies: pip install -e ., or your system's bubblewrap)"

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from autograder import escape, integrity
 from autograder.record import Note, NoteKind, Status
-from autograder.sandbox import cgroups, isolation, procs, wire
+from autograder.sandbox import account, cgroups, isolation, procs, wire
 from autograder.sandbox.limits import Limits, format_size
 from autograder.sandbox.wire import decode, encode
 from autograder.sandbox.worker import footprint
@@ -74,11 +74,14 @@ class GraderError(CourseError):
 
 @dataclass
 class Sandbox:
-    """How workers run: inside bubblewrap (``bwrap`` is its path) or not (``reason`` says why), and their caps."""
+    """How workers run: inside bubblewrap (``bwrap`` is its path), else as an unprivileged uid of their own (``user``:
+where bubblewrap cannot run and the grader is root), else with the grader's permissions (``reason`` says why), and
+their caps."""
 
     bwrap: str | None
     limits: Limits = field(default_factory=Limits)
     reason: str = ""
+    user: bool = False  # no bubblewrap, but the grader is root: student code runs as a student uid (:mod:`.account`)
 
     @classmethod
     def choose(cls, mode: str, limits: Limits | None = None) -> Sandbox:
@@ -90,7 +93,17 @@ class Sandbox:
         if bwrap is None and mode == "require":
             raise CourseError(f"the sandbox cannot run here: {reason}. Grading other people's code needs it; "
                               "run on a Linux machine with user namespaces, or pass --no-sandbox to accept the risk")
+        if bwrap is None:
+            usable, why_not = account.probe()
+            if usable:
+                return cls(None, limits, reason, user=True)
+            reason = f"{reason}; no student user either: {why_not}"
         return cls(bwrap, limits, reason)
+
+    @property
+    def kind(self) -> str:
+        """``bubblewrap``, ``user`` (an unprivileged uid of its own, :mod:`.account`) or ``none``."""
+        return "bubblewrap" if self.bwrap else "user" if self.user else "none"
 
     def describe(self) -> list[str]:
         """What isolation is in force, one line each (``autograder check --sandbox-info``)."""
@@ -103,17 +116,34 @@ class Sandbox:
                      f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
                      f"project read-write, in a tmpfs of its size plus {format_size(lim.disk)}; a private /tmp of "
                      f"{format_size(lim.tmp)}; nothing else of the host"]
+        elif self.user:
+            lines = [f"isolation: UNPRIVILEGED USER — no bubblewrap ({self.reason}); student code runs as a uid of "
+                     f"its own ({account.BASE_UID} and up), without new privileges",
+                     "  files: it reads only what any user may read, and a read-only copy of course/ and "
+                     "autograder/sandbox/; it writes only its private copy of the project and the world-writable "
+                     "folders; the grader hides its kit, results and caches (chmod o=, Gradescope: protect())",
+                     f"  limits: address space {format_size(lim.memory + account.LIBRARY_ROOM)}, file size "
+                     f"{format_size(lim.disk)}, CPU {self.cpu_seconds:g} s per process; every process of its uid "
+                     "is killed when the worker stops (a survivor is flagged integrity)",
+                     "  no namespaces: it shares the network, /tmp and the process list with the machine"]
         else:
             lines = [f"isolation: NONE — {self.reason}; student code runs with your own permissions"]
         lines.append(f"memory: {format_size(lim.memory)} per worker, by "
                      + (f"{group} (memory cap)" if group else "RLIMIT_DATA"))
-        nproc = "RLIMIT_NPROC" + (" (not enforced: the grader runs as root)" if root and not group else "")
+        nproc = "RLIMIT_NPROC" + (" (not enforced: the grader runs as root)" if root and not group and not self.user
+                                  else " (per student uid)" if self.user and not group else "")
         lines.append(f"processes: {lim.processes} per worker, by " + (f"{group} (pids.max)" if group else nproc))
         lines += [f"threads: {lim.threads} per worker", f"output kept: {format_size(lim.output)} per worker",
                   f"replies: {format_size(lim.reply)} each, read within the call's time limit",
                   f"time: each task's own limit per call; {lim.import_seconds:g} s to import a project's files; "
                   f"{lim.submission_seconds:g} s for the whole submission"]
         return lines
+
+    @property
+    def cpu_seconds(self) -> float:
+        """The CPU time of one process of a student uid: the submission's time, a start and an import."""
+        lim = self.limits
+        return lim.submission_seconds + lim.startup_seconds + lim.import_seconds
 
 
 class Budget:
@@ -175,21 +205,35 @@ class _Invalid(Exception):
 @dataclass
 class Launch:
     """How to start a process on a private copy of a project folder (``<copy>/<project>``): inside bubblewrap
-    with the folder at ``/submission/<project>``, or not; in a fresh cgroup where one can be made, else with the
-    resource limits the worker sets on itself (``caps``)."""
+    with the folder at ``/submission/<project>``, as a student uid of its own (:mod:`.account`: the copy is given
+    to that uid, :meth:`close` kills whatever of it is left), or neither; in a fresh cgroup where one can be made,
+    else with the resource limits the worker sets on itself (``caps``)."""
 
     sandbox: Sandbox
     folder: Path
     cgroup: cgroups.Cgroup | None
     env: dict
     disk: int | None = None  # in bubblewrap: ``folder`` is read-only and the process copies it into a capped tmpfs
+    student: account.Account | None = None  # the student uid it runs as
+    escaped: list[str] = field(default_factory=list)  # processes of the student uid that survived :meth:`close`
 
     @classmethod
     def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> Launch:
+        """For a process on ``folder``; as a student uid, ``folder``'s parent (a folder of the grader's that holds
+        only the copy) is given to the uid, with a private ``.home`` there (its ``HOME`` and ``TMPDIR``)."""
         lim = sandbox.limits
         base = {"PYTHONUNBUFFERED": "1", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": str(lim.threads),
                 "MKL_NUM_THREADS": str(lim.threads), "MPLBACKEND": "Agg", **(env or {})}
-        return cls(sandbox, Path(folder), cgroups.create(lim.memory, lim.processes), base, disk)
+        folder = Path(folder)
+        user = None
+        if sandbox.user and not sandbox.bwrap:
+            user = account.claim()
+            home = folder.parent / ".home"
+            home.mkdir(exist_ok=True)
+            account.give(folder.parent, user)
+            base = {key: value.replace("/tmp/", f"{home}/", 1) if value.startswith("/tmp/") else value
+                    for key, value in base.items()}  # the kernel's runtime folders: private, not the shared /tmp
+        return cls(sandbox, folder, cgroups.create(lim.memory, lim.processes), base, disk, user)
 
     @property
     def root(self) -> str:
@@ -203,29 +247,58 @@ class Launch:
         return [] if self.cgroup else ["--rlimit-data", str(lim.memory), "--rlimit-nproc", str(lim.processes)]
 
     def command(self, argv: list[str]) -> list[str]:
-        """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first. Start it
-        with :attr:`popen_env`; :attr:`env` is left as it is, so a second command is wrapped the same way."""
+        """``argv`` wrapped: in bubblewrap (environment cleared to :attr:`env`), joining the cgroup first (a student
+        uid joins it in :attr:`popen_kwargs`' ``preexec_fn``, while still root). Start it with :attr:`popen_env`
+        and :attr:`popen_kwargs`; :attr:`env` is left as it is, so a second command is wrapped the same way."""
         if self.sandbox.bwrap:
             command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
                                         tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv,
                                         disk_size=self.disk)
         else:
             command = list(argv)
-        if self.cgroup is not None:
+        if self.cgroup is not None and self.student is None:
             command = ["/bin/sh", "-c", cgroups.JOIN, "sh", *command]
         return command
 
     @property
     def popen_env(self) -> dict:
         """The environment to start :meth:`command`'s result with: bubblewrap sets the inner one itself (so only
-        ``PATH``), without it the grader's own plus :attr:`env`; the cgroup's files to join, where there is one."""
+        ``PATH``); a student uid gets none of the grader's (no instructor's seed, no cache folder), only
+        :attr:`env`, its private ``HOME`` and the kit it may read (:func:`.account.worker_kit`); without either,
+        the grader's own plus :attr:`env`. The cgroup's files to join, where there is one."""
         if self.sandbox.bwrap:
             env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+        elif self.student is not None:
+            home = str(self.folder.parent / ".home")
+            env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": home, "TMPDIR": home, "LANG": "C.UTF-8",
+                   "PYTHONPATH": account.worker_kit(), "PYTHONNOUSERSITE": "1", **self.env}
         else:
             env = {**os.environ, **self.env}
-        if self.cgroup is not None:
+        if self.cgroup is not None and self.student is None:
             env["AUTOGRADER_CGROUP_PROCS"] = " ".join(self.cgroup.procs_files)
         return env
+
+    @property
+    def popen_kwargs(self) -> dict:
+        """``preexec_fn`` for a student uid (:func:`.account.demote`: cgroup, limits, no new privileges, the uid)."""
+        if self.student is None:
+            return {}
+        lim = self.sandbox.limits
+        procs_files = tuple(self.cgroup.procs_files) if self.cgroup is not None else ()
+        return {"preexec_fn": account.demote(self.student, memory=lim.memory, processes=lim.processes,
+                                             disk=lim.disk, cpu_seconds=self.sandbox.cpu_seconds,
+                                             cgroup_procs=procs_files)}
+
+    def close(self) -> list[str]:
+        """The process has ended: remove the cgroup; kill every process of the student uid and release it. The
+        processes that survived (an escape), described."""
+        if self.cgroup is not None:
+            self.cgroup.remove()
+            self.cgroup = None
+        if self.student is not None:
+            self.escaped = self.student.release()
+            self.student = None
+        return self.escaped
 
 
 SIGNAL_WORDS: dict[int, str] = {signal.SIGSEGV: "a segmentation fault", signal.SIGKILL: "SIGKILL",
@@ -267,6 +340,7 @@ class Worker:
         self.conn: socket.socket | None = None
         self.output = Output(self.limits.output)
         self.cgroup: cgroups.Cgroup | None = None
+        self.launch: Launch | None = None
         self.copy: Path | None = None
         self.importing = ""
         self.import_errors: dict[str, str] = {}  # module -> why it does not import
@@ -294,7 +368,7 @@ class Worker:
         else:
             launch = Launch.prepare(self.sandbox, target)
             extra = []
-        self.cgroup = launch.cgroup
+        self.cgroup, self.launch = launch.cgroup, launch
         return launch.command([sys.executable, "-P", "-m", "autograder.sandbox.worker", str(fd), launch.root, self.project,
                                "--threads", str(self.limits.threads), *launch.caps, *extra]), launch.popen_env, \
             str(target)
@@ -302,10 +376,16 @@ class Worker:
     def start(self) -> None:
         """Start the worker, wait until it is ready, and import the project's files."""
         parent, child = socket.socketpair()
-        command, env, cwd = self._command(child.fileno())
         try:
+            command, env, cwd = self._command(child.fileno())
+            assert self.launch is not None
             self.proc = procs.start(command, pass_fds=[child.fileno()], stdin=subprocess.DEVNULL,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env)
+                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=cwd, env=env,
+                                    **self.launch.popen_kwargs)
+        except OSError as exc:
+            parent.close()
+            self.stop()
+            raise GraderError(f"the grader could not start its worker for {self.project}: {exc}") from None
         finally:
             child.close()
         self.conn = parent
@@ -389,6 +469,11 @@ class Worker:
         if self.cgroup is not None:
             self.cgroup.remove()
             self.cgroup = None
+        if self.launch is not None:  # as a student uid: every process of the uid is killed (a survivor is flagged)
+            for escaped in self.launch.close():
+                self._fire(NoteKind.INTEGRITY, f"a process of your code outlived the grader's attempts to stop it "
+                                               f"({escaped}); your instructor will review it")
+            self.launch = None
         if self.conn is not None:
             self.conn.close()
         self.output.settle()

@@ -95,7 +95,7 @@ def _kind(exc: BaseException) -> str:
     (the codes of :class:`autograder.record.Status`; the judge trusts only the student's own statuses from here)."""
     import torch
 
-    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):  # EFBIG: RLIMIT_FSIZE
         return "disk"
     if isinstance(exc, (MemoryError, torch.OutOfMemoryError)) or (isinstance(exc, OSError)
                                                                    and exc.errno == errno.ENOMEM):

@@ -22,6 +22,8 @@ from pathlib import Path
 
 from autograder import rubric
 from autograder.batch.outputs import csv_rows
+from autograder.escape import file_stems
+from autograder.record import Flag
 from course.files import atomic_write
 
 ZIP_TIME = (2026, 1, 1, 0, 0, 0)  # entries' timestamps, so the same feedback gives the same zip
@@ -70,7 +72,8 @@ def canvas_rows(finals, semester) -> tuple[list[str], list[dict]]:
     for f in finals:
         st, sub = f.student, f.submission
         canvas_id = (st.lms_id if st is not None else "") or (getattr(sub, "lms_id", "") or "")
-        rows.append({"Student": st.name if st is not None else (getattr(sub, "name", "") or f.key),
+        same = f" [{Flag.SAME_ID.value}]" if f.record is not None and f.record.same_id else ""
+        rows.append({"Student": (st.name if st is not None else (getattr(sub, "name", "") or f.key)) + same,
                      "ID": canvas_id, "SIS User ID": st.student_id if st is not None else "",
                      "SIS Login ID": st.sis_login_id if st is not None else "",
                      "Section": st.section if st is not None else "", column: _g(f.total)})
@@ -89,6 +92,8 @@ def moodle_rows(finals, semester) -> tuple[list[str], list[dict]]:
             summary += f"; late: -{_g(f.penalty)}"
         if f.overrides:
             summary += "; changed by hand: " + "; ".join(o.text() for o in f.overrides)
+        if f.record is not None and f.record.same_id:
+            summary += f"; flagged {Flag.SAME_ID.value}: {f.key} has the same id as {', '.join(f.record.same_id)}"
         rows.append({"Identifier": f"Participant {participant}" if participant else "",
                      "Full name": st.name if st is not None else (getattr(sub, "name", "") or f.key),
                      "Email address": st.email if st is not None else "",
@@ -100,10 +105,11 @@ def moodle_rows(finals, semester) -> tuple[list[str], list[dict]]:
 def moodle_feedback_zip(finals, feedback: Path) -> bytes | None:
     """The feedback pages in the Moodle download's folder names; None when no student came from Moodle."""
     members = []
+    stems = file_stems(f.key for f in finals if f.record is not None)  # the names publish.write_all gave them
     for f in finals:
         folder = getattr(f.submission, "folder_name", "")
-        page = feedback / f"{f.key}.html"
-        if folder and page.is_file():
+        page = feedback / f"{stems.get(f.key, '')}.html"
+        if folder and f.key in stems and page.is_file():
             members.append((f"{folder}/feedback.html", page.read_bytes()))
     if not members:
         return None

@@ -4,6 +4,9 @@ The student's modules run in the worker (``p2.call``); every expected value is c
 ``torch.autograd`` in float64 on the same inputs and parameters.
 """
 
+import enum
+import math
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -22,6 +25,12 @@ F64 = torch.float64
 
 def linear(i, o, bias=True):
     return {"cls": "Linear", "args": [i, o], "kwargs": {} if bias else {"bias": False}}
+
+
+def grader_module(spec):
+    """The grader's own module for ``spec`` (the probes' ``RefLinear``/``RefActivation``), not the student's: a
+    Sequential is graded on these children, so that a wrong Linear or activation costs its own tasks only."""
+    return {**spec, "reference": True}
 
 
 def autograd(fn, inputs, params, grad_output):
@@ -99,7 +108,8 @@ def test_linear_forward(p2, batch):
 
 
 @task("p2.linear.backward")
-@pytest.mark.parametrize("batch,fan_in,fan_out,bias", [(1, 3, 4, True), (6, 5, 2, True), (4, 3, 3, False)])
+# batches > 1 with several outputs: a weight or bias gradient divided by the batch size fails every case
+@pytest.mark.parametrize("batch,fan_in,fan_out,bias", [(3, 3, 4, True), (6, 5, 2, True), (4, 3, 3, False)])
 def test_linear_backward(p2, batch, fan_in, fan_out, bias):
     check_linear(p2, batch, fan_in, fan_out, bias, seed=20 + batch)
 
@@ -123,7 +133,8 @@ def test_activation_forward(p2, name):
 @pytest.mark.parametrize("batch", [1, 6])
 def test_activation_backward(p2, name, batch):
     x, g = randn(batch, 5, seed=31), randn(batch, 5, seed=32)
-    got = p2.call("forward_backward", spec={"cls": name}, inputs=[x], grad_output=g)
+    # forward and backward only: param() and zero_grad() of an activation are graded by p2.module.api, not here
+    got = p2.call("forward_backward", spec={"cls": name}, inputs=[x], grad_output=g, param_grads=False)
     _, (gx,), _ = autograd(ACTIVATIONS[name], [x], [], g)
     expect_close(f"{name} backward: gradient w.r.t. the input", got["grad_input"], gx,
                  cause=f"multiply the upstream gradient element-wise by the derivative {DERIVATIVES[name]}, "
@@ -134,7 +145,9 @@ def test_activation_backward(p2, name, batch):
 
 
 @task("p2.mse")
-@pytest.mark.parametrize("shape", [(8, 2), (1, 1), (5, 1)])
+# several rows AND several columns: dividing by the batch size (or by nothing) instead of by the number of
+# elements fails every case
+@pytest.mark.parametrize("shape", [(8, 2), (5, 3), (3, 4)])
 def test_mse(p2, shape):
     prediction, target = randn(*shape, seed=40), randn(*shape, seed=41)
     got = p2.call("loss", cls="LossMSE", prediction=prediction, target=target)
@@ -151,7 +164,9 @@ def test_mse(p2, shape):
 @task("p2.sequential")
 @pytest.mark.parametrize("batch", [1, 4])
 def test_sequential(p2, batch):
-    spec = {"cls": "Sequential", "children": [linear(3, 5), {"cls": "Tanh"}, linear(5, 2), {"cls": "ReLU"}]}
+    # the grader's own Linear and activations as children: this task grades Sequential alone
+    children = [linear(3, 5), {"cls": "Tanh"}, linear(5, 2), {"cls": "ReLU"}]
+    spec = {"cls": "Sequential", "children": [grader_module(child) for child in children]}
     params = [randn(5, 3, seed=50), randn(5, seed=51), randn(2, 5, seed=52), randn(2, seed=53)]
     x, g = randn(batch, 3, seed=54), randn(batch, 2, seed=55)
     got = p2.call("forward_backward", spec=spec, inputs=[x], grad_output=g, params=params)
@@ -168,19 +183,39 @@ def test_sequential(p2, batch):
 
 
 @task("p2.accumulate")
-def test_gradients_accumulate_and_zero_grad_clears_them(p2):
-    x, w, b, g = randn(3, 4, seed=60), randn(2, 4, seed=61), randn(2, seed=62), randn(3, 2, seed=63)
-    got = p2.call("forward_backward", spec=linear(4, 2), inputs=[x], grad_output=g, params=[w, b], repeat=2)
-    _, _, gparams = autograd(lambda x, w, b: F.linear(x, w, b), [x], [w, b], g)
-    expect_close("Linear: weight gradient after two backward passes", got["param_grads"][0], 2 * gparams[0],
-                 cause="backward must ADD to the gradient (grad += ...), not overwrite it")
-    expect_close("Linear: bias gradient after two backward passes", got["param_grads"][1], 2 * gparams[1],
-                 cause="backward must ADD to the gradient (grad += ...), not overwrite it")
-    zeros = got.get("after_zero_grad")
-    require(zeros is not None, "Linear has zero_grad()", expected="a method", received="none")
-    for grad in zeros:
-        expect_close("gradient after zero_grad()", grad, torch.zeros_like(grad),
-                     cause="zero_grad must set the gradient tensors of param() to zero in place")
+@pytest.mark.parametrize("bias", [True, False])
+def test_gradients_accumulate(p2, bias):
+    """Two backward passes without zero_grad give twice the student's OWN one-pass gradient: a wrong gradient that
+    accumulates is p2.linear.backward's failure, not this task's."""
+    x, g = randn(3, 4, seed=60), randn(3, 2, seed=63)
+    params = [randn(2, 4, seed=61)] + ([randn(2, seed=62)] if bias else [])
+    got = p2.call("accumulation", spec=linear(4, 2, bias), inputs=[x], grad_output=g, params=params)
+    for i, what in enumerate(["weight", "bias"][:len(params)]):
+        once = expect_tensor(f"Linear: {what} gradient after one backward pass", got["once"][i],
+                             shape=params[i].shape)
+        require(bool(once.abs().sum() > 0), f"Linear: one backward pass writes a {what} gradient",
+                expected="a non-zero gradient", received="zeros",
+                cause="backward must add dL/dW and dL/db to the gradient tensors that param() lists")
+        expect_close(f"Linear: {what} gradient after two backward passes (twice your one-pass gradient)",
+                     got["twice"][i], 2 * once, cause="backward must ADD to the gradient (grad += ...), not overwrite it")
+
+
+@task("p2.zero_grad")
+@pytest.mark.parametrize("bias", [True, False])
+def test_zero_grad_clears_the_gradients_in_place(p2, bias):
+    """The optimiser holds the (parameter, gradient) pairs of param(): zero_grad must zero THOSE tensors."""
+    p2.call("started")  # the handout gives Module.zero_grad: "not implemented" until Linear.forward is written
+    params = [randn(3, 4, seed=64)] + ([randn(3, seed=65)] if bias else [])
+    fill = [randn(*p.shape, seed=66 + i) for i, p in enumerate(params)]
+    got = p2.call("zero_grad", spec=linear(4, 3, bias), params=params, fill=fill)
+    for grad in got["listed"]:
+        expect_close("Linear.zero_grad(): the gradients param() lists afterwards", grad, torch.zeros_like(grad),
+                     cause="zero_grad must set every gradient of param() to zero")
+    for grad in got["held"]:
+        expect_close("Linear.zero_grad(): the gradient tensors an optimiser took from param() before", grad,
+                     torch.zeros_like(grad),
+                     cause="zero_grad must zero the gradient tensors in place (grad.zero_()); binding new tensors "
+                           "leaves the optimiser, which holds the old ones, with stale gradients")
 
 
 # ------------------------------------------------------------------------------------------------ optimizers
@@ -220,7 +255,67 @@ def test_circle_accuracy(p2):
             f"circle task: test accuracy of the 2-25-25-25-2 ReLU network trained with your framework "
             f"({cfg['epochs']} epochs, SGD lr {cfg['lr']}, batch {cfg['batch_size']}, MSE on one-hot targets)",
             expected=f"≥ {100 * cfg['threshold']:.1f}%", received=f"{100 * accuracy:.1f}%",
-            cause="if every gradient test passes, look at SGD.step (p -= lr * grad) and at param() of Sequential")
+            cause=circle_diagnosis(got.get("losses")))
+
+
+class LossCurve(enum.Enum):
+    """What the per-epoch training losses of a circle run say (``classify_losses``)."""
+    NOT_FINITE = "the training loss became NaN or infinite"
+    FROZEN = "the training loss never moves"
+    GROWS = "the training loss grows"
+    SLOW = "the training loss falls too slowly"
+    FALLS = "the training loss falls"
+    UNKNOWN = "no training losses"
+
+
+LOSS_FROZEN = 1e-4     # relative spread below which the loss "never moves" (epochs differ by the shuffling only)
+LOSS_SLOW = 0.5        # a final loss above this fraction of the first epoch's fell too slowly
+
+CIRCLE_HINTS = {
+    LossCurve.NOT_FINITE: "the updates blow the parameters up — check the sign of SGD.step (p -= lr * grad) and "
+                          "that no gradient is multiplied where it should be divided",
+    LossCurve.FROZEN: "the parameters are never updated — SGD.step must change the tensors of param() in place "
+                      "(p -= lr * grad), param() must list the modules' own tensors (not copies), and backward must "
+                      "write into the gradient tensors that param() listed",
+    LossCurve.GROWS: "the steps go up the gradient — check the sign of SGD.step (p -= lr * grad) and of LossMSE's "
+                     "gradient, 2 (prediction − target) / number of elements",
+    LossCurve.SLOW: "the steps are too small — a gradient divided once too often (by the batch size in "
+                    "Linear.backward, or twice in LossMSE), or lr not used as given",
+    LossCurve.FALLS: "the network learns but predicts wrongly — check Linear.forward on a batch and that the "
+                     "network's output is the last module's",
+    LossCurve.UNKNOWN: "if every gradient test passes, look at SGD.step (p -= lr * grad) and at param() of Sequential",
+}
+
+
+def classify_losses(losses) -> tuple[LossCurve, str]:
+    """The kind of a circle run's training curve (the loss of each epoch, summed over its batches) and a sentence
+    describing it."""
+    try:
+        losses = [float(v) for v in losses]
+    except (TypeError, ValueError):
+        losses = []
+    if not losses:
+        return LossCurve.UNKNOWN, LossCurve.UNKNOWN.value
+    first, last = losses[0], losses[-1]
+    bad = next((k for k, v in enumerate(losses) if not math.isfinite(v)), None)
+    if bad is not None:
+        return LossCurve.NOT_FINITE, f"the training loss became {losses[bad]} in epoch {bad + 1}"
+    curve = f"training loss {first:.4g} in epoch 1, {last:.4g} in epoch {len(losses)}"
+    if max(abs(v - first) for v in losses) <= LOSS_FROZEN * max(abs(first), 1e-12):
+        kind = LossCurve.FROZEN
+    elif last > first:
+        kind = LossCurve.GROWS
+    elif last > LOSS_SLOW * first:
+        kind = LossCurve.SLOW
+    else:
+        kind = LossCurve.FALLS
+    return kind, f"{kind.value} ({curve})"
+
+
+def circle_diagnosis(losses) -> str:
+    """The hint of a circle run below the threshold, read from its per-epoch training losses."""
+    kind, described = classify_losses(losses)
+    return described + ": " + CIRCLE_HINTS[kind] if kind is not LossCurve.UNKNOWN else CIRCLE_HINTS[kind]
 
 
 ### BEGIN HIDDEN TESTS
@@ -235,7 +330,7 @@ def test_hidden_sequential(p2):
     sizes = [6, 11, 7, 3]
     children, params = [], []
     for k, (i, o) in enumerate(zip(sizes, sizes[1:])):
-        children += [linear(i, o), {"cls": "Sigmoid" if k % 2 else "Tanh"}]
+        children += [grader_module(linear(i, o)), grader_module({"cls": "Sigmoid" if k % 2 else "Tanh"})]
         params += [randn(o, i, seed=9100 + k), randn(o, seed=9200 + k)]
     x, g = randn(9, 6, seed=9300), randn(9, 3, seed=9301)
 

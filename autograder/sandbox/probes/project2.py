@@ -18,8 +18,103 @@ def framework(ctx):
     return ctx.module("framework")
 
 
+# ------------------------------------------------------------------------------------------------------
+# The grader's own modules: a Sequential is graded on children the grader provides, so that it is graded
+# independently of the student's Linear and activations (each fault charged once, where it lives). Tensor
+# operations only (autograd is off), duck-typed to the handout's Module protocol (forward, backward, param,
+# zero_grad, train, eval).
+# ------------------------------------------------------------------------------------------------------
+
+
+# The grader's modules work only while the probe call that built them runs: a framework that keeps one (or its
+# class) to stand in for its own Linear in a later task finds it dead. Re-arming it needs this module's globals,
+# which the rules keep out of reach (no dunder attributes, frames, sys, importlib or gc in project 2).
+_ARMED: list = []
+
+
+def _check_armed() -> None:
+    if not _ARMED:
+        raise RuntimeError("a module the grader lent to Sequential was used after its test: write your own")
+
+
+class RefModule:
+    training = True
+
+    def param(self):
+        return []
+
+    def zero_grad(self):
+        for _, grad in self.param():
+            grad.zero_()
+
+    def train(self, mode=True):
+        self.training = bool(mode)
+        return self
+
+    def eval(self):
+        return self.train(False)
+
+    def __call__(self, *input):
+        return self.forward(*input)
+
+
+class RefLinear(RefModule):
+    def __init__(self, in_features, out_features, bias=True):
+        _check_armed()
+        self.weight = torch.zeros(out_features, in_features)
+        self.grad_weight = torch.zeros_like(self.weight)
+        self.bias = torch.zeros(out_features) if bias else None
+        self.grad_bias = torch.zeros_like(self.bias) if bias else None
+
+    def forward(self, input):
+        _check_armed()
+        self.input = input
+        output = input.mm(self.weight.t())
+        return output + self.bias if self.bias is not None else output
+
+    def backward(self, grad):
+        _check_armed()
+        self.grad_weight.add_(grad.t().mm(self.input))
+        if self.bias is not None:
+            self.grad_bias.add_(grad.sum(dim=0))
+        return grad.mm(self.weight)
+
+    def param(self):
+        _check_armed()
+        pairs = [(self.weight, self.grad_weight)]
+        return pairs + [(self.bias, self.grad_bias)] if self.bias is not None else pairs
+
+
+class RefActivation(RefModule):
+    def __init__(self, name):
+        _check_armed()
+        self.name = name
+
+    def forward(self, input):
+        _check_armed()
+        self.output = {"ReLU": input.clamp(min=0), "Tanh": input.tanh(), "Sigmoid": input.sigmoid()}[self.name]
+        return self.output
+
+    def backward(self, grad):
+        _check_armed()
+        y = self.output
+        derivative = {"ReLU": (y > 0).to(y.dtype), "Tanh": 1 - y * y, "Sigmoid": y * (1 - y)}[self.name]
+        return grad * derivative
+
+
+def build_reference(spec):
+    if spec["cls"] == "Linear":
+        return RefLinear(*spec.get("args", []), **spec.get("kwargs", {}))
+    if spec["cls"] in ("ReLU", "Tanh", "Sigmoid"):
+        return RefActivation(spec["cls"])
+    raise ValueError(f"no reference module {spec['cls']!r}")
+
+
 def build(fw, spec):
-    """``{"cls": "Linear", "args": [3, 4], "kwargs": {}}``; Sequential takes ``"children"``."""
+    """``{"cls": "Linear", "args": [3, 4], "kwargs": {}}``; Sequential takes ``"children"``; a child with
+    ``"reference": True`` is the grader's own module (``RefLinear``, ``RefActivation``), not the student's."""
+    if spec.get("reference"):
+        return build_reference(spec)
     cls = student_attr(fw, spec["cls"], "framework.py")
     if "children" in spec:
         return cls(*[build(fw, child) for child in spec["children"]])
@@ -57,27 +152,55 @@ def module_api(ctx):
     return report
 
 
-def forward_backward(ctx, spec, inputs, grad_output=None, params=None, repeat=1, mode=None):
-    """Forward ``inputs``; then backward ``grad_output`` (``repeat`` times, forward each time)."""
+def forward_backward(ctx, spec, inputs, grad_output=None, params=None, mode=None, param_grads=True):
+    """Forward ``inputs``; then backward ``grad_output``. ``param_grads=False``: ``param()`` is never called (the
+    activations' tests grade forward and backward only)."""
+    fw = framework(ctx)
+    _ARMED.append(True)  # the grader's modules of this call work until it returns
+    try:
+        module = build(fw, spec)
+        where = spec["cls"]
+        if params is not None:
+            set_params(module, params, where)
+        if mode is not None:
+            getattr(module, mode)()
+        result = {"output": plain(module.forward(*inputs))}
+        if grad_output is not None:
+            result["grad_input"] = plain(module.backward(grad_output))
+            if param_grads:
+                result["param_grads"] = grads(module, where)
+        return result
+    finally:
+        _ARMED.clear()
+
+
+def accumulation(ctx, spec, inputs, grad_output, params):
+    """The parameter gradients after one forward + backward, then after a second one (no zero_grad between): the
+    judge compares the second with twice the student's own first, whatever that first is."""
     fw = framework(ctx)
     module = build(fw, spec)
     where = spec["cls"]
-    if params is not None:
-        set_params(module, params, where)
-    if mode is not None:
-        getattr(module, mode)()
-    result = {"output": plain(module.forward(*inputs))}
-    if grad_output is not None:
-        for i in range(repeat):
-            if i:
-                module.forward(*inputs)
-            grad_input = module.backward(grad_output)
-        result["grad_input"] = plain(grad_input)
-        result["param_grads"] = grads(module, where)
-        if hasattr(module, "zero_grad"):
-            module.zero_grad()
-            result["after_zero_grad"] = grads(module, where)
-    return result
+    set_params(module, params, where)
+    module.forward(*inputs)
+    module.backward(grad_output)
+    once = grads(module, where)
+    module.forward(*inputs)
+    module.backward(grad_output)
+    return {"once": once, "twice": grads(module, where)}
+
+
+def zero_grad(ctx, spec, params, fill):
+    """Hold the ``param()`` pairs as an optimiser does, write ``fill`` into their gradient tensors, call the
+    module's ``zero_grad()``: the gradients the holder sees afterwards, and those a fresh ``param()`` lists."""
+    fw = framework(ctx)
+    module = build(fw, spec)
+    where = spec["cls"]
+    set_params(module, params, where)
+    held = param_pairs(module, where)
+    for (_, grad), value in zip(held, fill):
+        grad.copy_(value)
+    module.zero_grad()
+    return {"held": [plain(g) for _, g in held], "listed": grads(module, where)}
 
 
 def loss(ctx, cls, prediction, target, kwargs=None):

@@ -59,7 +59,9 @@ class Module:
     * ``train()``/``eval()`` switch the mode (only :class:`Dropout` behaves differently);
     * calling the module, ``module(x)``, is ``module.forward(x)``.
 
-    Task `p2.module.api` (2 points): your classes keep this interface.
+    Task `p2.module.api` (2 points): your classes keep this interface. Task `p2.zero_grad` (2 points):
+    ``zero_grad()`` zeroes the gradient tensors *in place* (``grad.zero_()``) — an optimiser holds the pairs that
+    ``param()`` returned, so binding new tensors would leave it with stale gradients.
     """
 
     def __init__(self):
@@ -145,7 +147,7 @@ class Linear(Module):
         * dL/db = Σₙ (dL/dy)ₙ  (``out``), *added* to ``grad_bias``;
         * returns dL/dx = (dL/dy) W  (``N×in``).
 
-        Tasks `p2.linear.backward` (8 points) and `p2.accumulate` (4 points):
+        Tasks `p2.linear.backward` (8 points) and `p2.accumulate` (2 points):
         ``autograder check --task p2.linear.backward``.
         """
         ### BEGIN SOLUTION
