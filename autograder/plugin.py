@@ -20,7 +20,7 @@ import pytest
 
 from autograder import integrity, rubric
 from autograder.expect import GradingFailure
-from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Note, NoteKind, Status
+from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Measure, Note, NoteKind, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
 from autograder.sandbox.limits import add_limit_options, limits_from, task_timeout
 from course.files import write_json
@@ -47,6 +47,7 @@ class GradingState:
 
 
 STATE = pytest.StashKey[GradingState]()
+MEASURE = pytest.StashKey[Measure]()  # a test's measure (record.Measure): the figure its verdict was decided on
 
 
 def task(task_id: str, *, timeout: float = DEFAULT_LIMIT):
@@ -79,9 +80,11 @@ def pytest_addoption(parser):
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
     group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
                     help="stop grading (and every worker) once this process's parent is no longer PID")
-    group.addoption("--data-seed", type=int, default=None,
-                    help="draw project 1's training and test pairs with this seed (default: $AUTOGRADER_DATA_SEED, "
-                         "else the public, calibrated seed); the instructor's own, never in the student bundle")
+    group.addoption("--seed", "--data-seed", dest="seed", type=int, default=None, metavar="N",
+                    help="the grading seed: draws project 1's training and test pairs and the nets' initialisation "
+                         "(default: $AUTOGRADER_SEED, else $AUTOGRADER_DATA_SEED, else the kit's public, calibrated "
+                         "seed); the instructor's own, never in the student bundle. --seed N replays calibration "
+                         "seed N (scripts/calibrate_thresholds.py); --data-seed is its older name")
     group.addoption("--withhold", choices=("integrity", "none"), default="integrity",
                     help="integrity: a project whose files break the rules, or that trips the worker's tripwire, is "
                          "withheld (the default); none: graded anyway (the sandbox's own tests, whose attacks must "
@@ -151,19 +154,44 @@ def _hidden(item) -> bool:
     return marker is not None and rubric.BY_ID[marker.args[0]].visibility == "hidden"
 
 
-def data_seed(config, public: int) -> int:
-    """The seed project 1's grading pairs are drawn with: ``--data-seed``, else ``$AUTOGRADER_DATA_SEED`` (the
-    instructor's, kept out of the student bundle), else ``public`` (the calibrated seed a student's check uses).
-    The net's initialisation keeps its own seed: the worker never receives the data seed, only the data."""
-    chosen = config.getoption("--data-seed", None)
-    if chosen is None and os.environ.get("AUTOGRADER_DATA_SEED", "").strip():
-        try:
-            chosen = int(os.environ["AUTOGRADER_DATA_SEED"])
-        except ValueError:
-            raise pytest.UsageError("AUTOGRADER_DATA_SEED must be a whole number (the seed of the grading pairs)") \
-                from None
+SEED_ENV = ("AUTOGRADER_SEED", "AUTOGRADER_DATA_SEED")  # the grading seed from the environment, first found wins
+
+
+def grading_seed(config) -> int | None:
+    """The grading seed that replaces the kit's public one: ``--seed`` (alias ``--data-seed``), else
+    ``$AUTOGRADER_SEED``, else ``$AUTOGRADER_DATA_SEED`` (the instructor's, kept out of the student bundle), else
+    None. Recorded in the grade report (``data_seed``)."""
+    chosen = config.getoption("seed", None)
+    for name in SEED_ENV:
+        if chosen is None and os.environ.get(name, "").strip():
+            try:
+                chosen = int(os.environ[name])
+            except ValueError:
+                raise pytest.UsageError(f"{name} must be a whole number (the grading seed)") from None
     config.stash[STATE].data_seed = chosen
+    return chosen
+
+
+def data_seed(config, public: int) -> int:
+    """The seed project 1's grading pairs are drawn with: the grading seed (:func:`grading_seed`), else ``public``
+    (the calibrated seed a student's check uses)."""
+    chosen = grading_seed(config)
     return public if chosen is None else chosen
+
+
+def init_seed(config, public: int) -> int:
+    """The seed the nets are initialised with (it reaches the worker): ``public`` under the public seed, else one
+    derived from the grading seed by a one-way hash, so that the worker never learns the seed of the pairs.
+    :func:`derived_seed` is how the calibration script replays a grading seed."""
+    chosen = grading_seed(config)
+    return public if chosen is None else derived_seed(chosen)
+
+
+def derived_seed(seed: int) -> int:
+    """The nets' initialisation seed under grading seed ``seed`` (31 bits of a SHA-256)."""
+    import hashlib
+
+    return int.from_bytes(hashlib.sha256(f"dl-miniprojects init {seed}".encode()).digest()[:4], "big") >> 1
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -180,8 +208,17 @@ def submission_root(config) -> Path:
 class Project:
     """A project of the submission as a test sees it: ``call(probe, **kwargs)`` within the test's limit."""
 
-    def __init__(self, worker: Worker, root: Path, name: str, limit: float, hidden: bool = False):
+    def __init__(self, worker: Worker, root: Path, name: str, limit: float, hidden: bool = False, node=None):
         self.worker, self.root, self.name, self.limit, self.hidden = worker, root, name, limit, hidden
+        self.node = node  # the test item: where measure() records its figure
+
+    def measure(self, value: float, threshold: float, *, unit: str = "%", what: str = "test accuracy") -> Measure:
+        """Record the judge's figure for this test (shown with its threshold, pass or fail): call it with a figure
+        the judge computed itself, before the ``require`` that compares it with the threshold."""
+        found = Measure(float(value), float(threshold), unit, what)
+        if self.node is not None:
+            self.node.stash[MEASURE] = found
+        return found
 
     @property
     def folder(self) -> Path:
@@ -241,7 +278,7 @@ def _project(request, name: str) -> Project:
         raise StudentError(Status.INTEGRITY, verdict.message())
     scale = request.config.getoption("--limit-scale")
     return Project(workers[name], root, name, marker.kwargs.get("limit", DEFAULT_LIMIT) * scale,
-                   hidden=rubric.BY_ID[marker.args[0]].visibility == "hidden")
+                   hidden=rubric.BY_ID[marker.args[0]].visibility == "hidden", node=request.node)
 
 
 @pytest.fixture
@@ -346,7 +383,7 @@ def pytest_runtest_makereport(item, call):
         elif report.skipped:
             status = Status.SKIPPED
         state.results.append(CaseResult(task=task_id, test=item.nodeid, status=status, feedback=text,
-                                        seconds=round(report.duration, 2)))
+                                        seconds=round(report.duration, 2), measure=item.stash.get(MEASURE, None)))
 
 
 def pytest_sessionfinish(session, exitstatus):

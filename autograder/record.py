@@ -14,7 +14,8 @@ import enum
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-SCHEMA = 1  # the version of the report JSON written by GradeReport.to_json
+SCHEMA = 2  # the version of the report JSON written by GradeReport.to_json (2: tasks carry their measure)
+READS = (0, 1, 2)  # the schemas GradeReport.from_json reads (0 migrated; 1 is 2 without measures)
 
 
 class SchemaError(ValueError):
@@ -172,15 +173,71 @@ class Note:
         return f"{self.project}: {self.text}" if self.project else self.text
 
 
+NEAR_MISS = 0.03  # a measure within 3 points of its threshold (either side) is a near miss: luck may have decided it
+
+
+@dataclass(frozen=True)
+class Measure:
+    """The figure a task's verdict was decided on, and its threshold: the judge's own measurement (an accuracy of
+    the student's net on the test pairs, as a fraction), never a number the student's code reported.
+
+    ``margin`` is ``value - threshold`` (negative: below it); a ``near_miss`` is within :data:`NEAR_MISS` of it,
+    passed or failed, so that a student learns a verdict was close. ``unit`` is how the figures read: ``"%"``
+    shows fractions as percentages and the margin in points."""
+
+    value: float
+    threshold: float
+    unit: str = "%"
+    what: str = "test accuracy"
+
+    @property
+    def margin(self) -> float:
+        return self.value - self.threshold
+
+    @property
+    def near_miss(self) -> bool:
+        return abs(self.margin) < NEAR_MISS
+
+    @property
+    def passed(self) -> bool:
+        return self.value >= self.threshold
+
+    def show(self, x: float) -> str:
+        return f"{100 * x:.1f}%" if self.unit == "%" else f"{x:.4g}{self.unit}"
+
+    def text(self) -> str:
+        """One line: the figure, the threshold, the margin, and a warning on a near miss."""
+        points = f"{100 * self.margin:+.1f} points" if self.unit == "%" else f"{self.margin:+.4g}{self.unit}"
+        line = f"{self.what} {self.show(self.value)} (threshold {self.show(self.threshold)}, margin {points})"
+        if self.near_miss:
+            line += (" - near miss: passed by less than 3 points, another seed may fail it" if self.passed else
+                     " - near miss: less than 3 points short")
+        return line
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any] | None) -> Measure | None:
+        return None if data is None else cls(float(data["value"]), float(data["threshold"]),
+                                             str(data.get("unit", "%")), str(data.get("what", "test accuracy")))
+
+
 @dataclass
 class CaseResult:
-    """One grading test's outcome (a task has one or more cases)."""
+    """One grading test's outcome (a task has one or more cases), with the judge's measure if it has one."""
 
     task: str
     test: str
     status: Status
     feedback: str = ""
     seconds: float = 0.0
+    measure: Measure | None = None
+
+    @property
+    def margin(self) -> float | None:
+        return None if self.measure is None else self.measure.margin
+
+    @property
+    def near_miss(self) -> bool:
+        return self.measure is not None and self.measure.near_miss
 
 
 @dataclass
@@ -197,6 +254,19 @@ class TaskResult:
     cases: int
     passed: int
     feedback: str = ""
+    measure: Measure | None = None  # the case's measure closest to (or furthest below) its threshold
+
+    @property
+    def margin(self) -> float | None:
+        return None if self.measure is None else self.measure.margin
+
+    @property
+    def near_miss(self) -> bool:
+        return self.measure is not None and self.measure.near_miss
+
+    @property
+    def points_lost(self) -> float:
+        return round(self.max_points - self.points, 2)
 
 
 @dataclass
@@ -240,6 +310,9 @@ class NotebookGrade:
     flags: list[str] = field(default_factory=list)
     graded: bool = True  # False: the notebook could not be autograded (its flags say why)
     cells: list[dict[str, Any]] = field(default_factory=list)  # each graded cell's scores, from the gradebook
+    # what the submission did to the grading of its notebook (a package named like the kit's, a forged capture):
+    # each is also a sentence in flags, and raises Flag.INTEGRITY
+    integrity: list[str] = field(default_factory=list)
 
     def update(self, found: dict[str, Any]) -> None:
         """Take the gradebook's figures (``score``, ``max_score``, ``needs_manual_grade``, ``cells``)."""
@@ -267,7 +340,9 @@ class GradeReport:
     benchmarks: list[Benchmark] = field(default_factory=list)
     benchmarks_not_measured: list[Benchmark] = field(default_factory=list)
     notebooks: dict[str, NotebookGrade] = field(default_factory=dict)
-    data_seed: int | None = None  # the instructor's seed of project 1's grading pairs (None: the public one)
+    # the grading seed (--seed, alias --data-seed; $AUTOGRADER_SEED or $AUTOGRADER_DATA_SEED) that replaced the
+    # kit's public one for project 1's pairs and nets (None: the public, calibrated seed)
+    data_seed: int | None = None
 
     @property
     def total(self) -> float:
@@ -291,6 +366,8 @@ class GradeReport:
             found.add(Flag.RULE_VIOLATION)
         if any(nb.flags for nb in self.notebooks.values()):
             found.add(Flag.NOTEBOOK)
+        if any(nb.integrity for nb in self.notebooks.values()):
+            found.add(Flag.INTEGRITY)
         if self.grader_failed:
             found.add(Flag.GRADER_ERROR)
         return [f for f in Flag if f in found]
@@ -311,11 +388,12 @@ class GradeReport:
         version = data.get("schema", 0)
         if version == 0:
             data = migrate_v0(data)
-        elif version != SCHEMA:
+        elif version not in READS:
             raise SchemaError(f"this grade report has schema {version}, and this kit reads schema {SCHEMA} (and "
-                              "migrates 0): grade again with this kit (autograder grade ... --regrade), or use the "
-                              "kit that wrote it")
-        tasks = [TaskResult(**{**t, "status": Status.of(t["status"])}) for t in data.get("tasks", [])]
+                              "migrates 0 and 1): grade again with this kit (autograder grade ... --regrade), or use "
+                              "the kit that wrote it")
+        tasks = [TaskResult(**{**t, "status": Status.of(t["status"]), "measure": Measure.from_json(t.get("measure"))})
+                 for t in data.get("tasks", [])]
         return cls(
             score=data["score"], max_score=data["max_score"], bonus=data.get("bonus", 0.0),
             max_bonus=data.get("max_bonus", 0.0), tasks=tasks, complete=data.get("complete", True),

@@ -17,8 +17,17 @@ P1 = {
     "lr": 2e-3,
     "aux_weight": 1.0,
     "seed": 559,
-    "thresholds": {"baseline": 0.58, "siamese": 0.75, "aux": 0.78, "train_model": 0.75},
+    # p1.train_model: the epoch budget of the student's own train_model (the only setting the kit gives it besides
+    # the seed: course.project1.spec.TRAIN_MODEL_FIXED); its threshold is "train_model" below
+    "train_model_epochs": 8,
+    "thresholds": {"baseline": 0.58, "siamese": 0.75, "aux": 0.78, "train_model": 0.72},
 }
+# train_model 0.72 is PROVISIONAL (issue 23, 2026-12-06), for the student's own defaults in 8 epochs, 3 seeds only:
+#   python scripts/calibrate_thresholds.py --family --only train_model --seeds 3 --jobs 2 --train-model-epochs 8
+# correct designs (reference, plain, the 8 of tests/fixtures/family) worst run 76.6% (mlp_branch; plain 78.2%,
+# reference 97.8%); the loop faults of tests/fixtures/family_faults at most 54.0% (one_digit, a model fault charged
+# by the accuracy tasks, 72.4%). At 10 epochs: worst correct 75.9% (small_sgd, std 3.3), loop faults <= 54.0%.
+# Recalibrate over 20 seeds with the kit's protocol (docs/calibration.md).
 P1_HIDDEN_SEED = 8117
 # A net's target accuracy on the test pairs before any training (its seeded initialisation): at or above this it
 # earns no accuracy points (status integrity). Chance is the majority class, about 55% of targets; the reference,

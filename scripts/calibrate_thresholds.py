@@ -9,6 +9,7 @@ threshold in force and the margin between the worst run and the threshold.
     python scripts/calibrate_thresholds.py --seeds 5 --json out.json
     python scripts/calibrate_thresholds.py --family --seeds 5     # + tests/fixtures/family*/ (issue 23)
     python scripts/calibrate_thresholds.py --impl mine=path/to/submission --seeds 1   # PATH holds project1/
+    python scripts/calibrate_thresholds.py --family --only train_model --seeds 3 --train-model-epochs 8
 """
 
 from __future__ import annotations
@@ -25,28 +26,40 @@ sys.path.insert(0, str(KIT))
 
 from autograder import thresholds  # noqa: E402
 from autograder.integrity import perturb  # noqa: E402
+from autograder.plugin import derived_seed  # noqa: E402
 from autograder.sandbox.judge import Worker  # noqa: E402
 from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: E402
 from course.files import write_json  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
 FAMILY = ("family", "family_faults")  # tests/fixtures/<these>/<design>/project1: the calibration family (issue 23)
+PROBES = {"train_kit", "train_student"}  # --only train_model: the student's loop alone
 FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses others (thresholds.P1["seed"], ...)
 
 
 def p1_runs(impl: Path, seed: int) -> dict[str, float]:
+    """Seed ``seed`` run as ``autograder check --seed SEED`` grades: the kit's nets on pairs drawn with ``seed``, the
+    student's train_model on pairs drawn with ``seed + 1``, the nets initialised from ``derived_seed(seed)`` (+ 1)."""
     cfg = thresholds.P1
-    train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
-        cfg["pairs"], seed=seed, data_dir=BUNDLED)  # the data the suite grades on, whatever COURSE_MNIST_DIR says
-    test_input = perturb(test_input, seed)  # the suite's per-grading noise on the test images (autograder/integrity.py)
     out = {}
     worker = Worker(impl, "project1")
     try:
         for probe, nets in (("train_kit", ("baseline", "siamese", "aux")), ("train_student", ("aux",))):
+            if probe not in PROBES:
+                continue
+            offset = 0 if probe == "train_kit" else 1
+            train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
+                cfg["pairs"], seed=seed + offset, data_dir=BUNDLED)  # the suite's data, whatever COURSE_MNIST_DIR says
+            test_input = perturb(test_input, seed + offset)  # the suite's per-grading noise (autograder/integrity.py)
             for net in nets:
-                got = worker.call(probe, timeout=600, net=net, train_input=train_input, train_target=train_target,
-                                  train_classes=train_classes, test_input=test_input, epochs=cfg["epochs"],
-                                  batch_size=cfg["batch_size"], lr=cfg["lr"], aux_weight=cfg["aux_weight"], seed=seed)
+                data = {"net": net, "train_input": train_input, "train_target": train_target,
+                        "train_classes": train_classes, "test_input": test_input,
+                        "seed": derived_seed(seed) + offset}
+                if probe == "train_kit":
+                    got = worker.call(probe, timeout=600, **data, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                      lr=cfg["lr"], aux_weight=cfg["aux_weight"])
+                else:  # the student's loop as written: the kit fixes the epochs and the seed only
+                    got = worker.call(probe, timeout=600, **data, epochs=cfg["train_model_epochs"])
                 predictions = got["test"] if probe == "train_student" else got
                 key = net if probe == "train_kit" else "train_model"
                 out[key] = float((predictions["target"] == test_target).double().mean())
@@ -90,7 +103,15 @@ def main(argv=None) -> int:
     parser.add_argument("--family", action="store_true",
                         help="add every design of tests/fixtures/family and tests/fixtures/family_faults (project 1); "
                              "a fault is expected below a threshold and does not fail the run")
+    parser.add_argument("--only", choices=("kit", "train_model"), default=None,
+                        help="project 1 only, and only the kit's three nets or only the student's train_model")
+    parser.add_argument("--train-model-epochs", type=int, default=None, metavar="N",
+                        help=f"the epoch budget of p1.train_model (default {thresholds.P1['train_model_epochs']})")
     args = parser.parse_args(argv)
+    if args.train_model_epochs is not None:
+        thresholds.P1["train_model_epochs"] = args.train_model_epochs
+    if args.only:
+        PROBES.intersection_update({"kit": {"train_kit"}, "train_model": {"train_student"}}[args.only])
 
     chosen = {} if args.impl else dict(IMPLS)
     for spec in args.impl:
@@ -104,7 +125,7 @@ def main(argv=None) -> int:
     IMPLS.clear()
     IMPLS.update(chosen)
     jobs = [(impl, "project1", FIRST_SEED + s) for s in range(args.seeds) for impl in IMPLS]
-    if "solutions" in IMPLS:
+    if "solutions" in IMPLS and not args.only:
         jobs += [("solutions", "project2", FIRST_SEED + s) for s in range(args.seeds)]
     runs: dict[tuple[str, str], list[float]] = {}
     seconds: dict[tuple[str, str], list[float]] = {}

@@ -12,6 +12,7 @@ from autograder import rubric
 from autograder.batch.outputs import flags, headline, problem_text, total
 from autograder.batch.store import Record, RowStatus
 from autograder.escape import file_stems
+from autograder.record import Measure
 from course.files import atomic_write
 from course.plots import plt, save
 
@@ -107,6 +108,24 @@ def similarity_section(out: Path, top: int = 20) -> dict | None:
             "reports": [{"name": r.name, "stem": r.stem} for r in sorted(folder.glob("project*.html"))]}
 
 
+def measured_tasks(records: list[Record]) -> list[dict]:
+    """Per measured task (an accuracy task): how many submissions it measured, passed, and the near misses (within
+    record.NEAR_MISS of the threshold, either side), the median figure and the threshold, as the page shows them."""
+    found: dict[str, list[Measure]] = {}
+    for r in records:
+        for t in r.report.tasks if r.report is not None else []:
+            if t.measure is not None:
+                found.setdefault(t.task, []).append(t.measure)
+    rows = []
+    for task, measures in found.items():
+        first = measures[0]
+        rows.append({"task": task, "measured": len(measures), "passed": sum(m.passed for m in measures),
+                     "near": sum(m.near_miss for m in measures),
+                     "median": first.show(statistics.median(m.value for m in measures)),
+                     "threshold": first.show(first.threshold)})
+    return rows
+
+
 def write_report(out: Path, records: list[Record]) -> Path:
     """``report.html`` and ``figures/*.png`` into ``out``; returns the page's path."""
     from autograder.templating import render
@@ -127,7 +146,8 @@ def write_report(out: Path, records: list[Record]) -> Path:
                   images=[{"src": _inline(p), "alt": p.stem, "file": f"figures/{p.name}"} for p in pngs],
                   flagged=[_row(r, stems[r.student]) for r in flagged],
                   rows=[_row(r, stems[r.student]) for r in records],
-                  similarity=similarity_section(out), core_total=f"{rubric.core_total():g}")
+                  similarity=similarity_section(out), measured=measured_tasks(records),
+                  core_total=f"{rubric.core_total():g}")
     return atomic_write(out / "report.html", page)
 
 

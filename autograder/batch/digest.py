@@ -47,6 +47,7 @@ GRADED = (
     "autograder/notebooks/__init__.py",
     "autograder/notebooks/grading.py",   # autograde of the notebooks (--nbgrader)
     "autograder/notebooks/execute.py",
+    "autograder/notebooks/checks.py",    # the test cells' checks, outside the kernel (issue 25)
     "autograder/notebooks/course.py",    # imported by grading.py: how nbgrader is run
     "autograder/templating.py",          # renders nbgrader's config (notebooks/course.py)
     "autograder/templates/nbgrader_config.py.j2",

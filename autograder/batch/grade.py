@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from autograder.batch.similarity import THRESHOLD, compare_class
-from autograder.grading import suite_options
+from autograder.grading import seed_options, suite_options
 from course.errors import CourseError
 from course.progress import Progress
 
@@ -53,6 +53,7 @@ class ClassGrading:
     roster: str | None = None         # the class list (CSV)
     config: str | None = None         # the course file (TOML; default ./course.toml if any)
     overrides: str | None = None      # grades changed by hand (CSV)
+    seed: int | None = None           # the grading seed (else $AUTOGRADER_SEED / $AUTOGRADER_DATA_SEED / the kit's)
 
 
 def _result_line(student: str, outcome) -> str:
@@ -87,7 +88,7 @@ def grade_class(args: ClassGrading) -> int:
     if unknown:
         raise CourseError(f"no entry for {', '.join(unknown)} in {folder}; the ids are the entries' names: "
                           + ", ".join(sorted(known)[:10]) + (" …" if len(known) > 10 else ""))
-    options = suite_options(limits, args.limit_scale, "require" if sandbox.bwrap else "off")
+    options = suite_options(limits, args.limit_scale, "require" if sandbox.bwrap else "off") + seed_options(args.seed)
     if args.task:
         from autograder import rubric
 

@@ -31,6 +31,7 @@ def student_view(report: GradeReport, reveal_hidden: bool = False) -> GradeRepor
     for t in view.tasks:
         if t.visibility == "hidden" and t.status not in HIDDEN_SHOWN:
             t.feedback = f"[{t.task}] hidden test failed: {t.task} ({t.description})"
+            t.measure = None
     return view
 
 
@@ -158,6 +159,24 @@ def feedback_text(record: Record, reveal_hidden: bool = False) -> str:
     return f"{text}\n\n{extra}" if extra else text
 
 
+def measure_rows(record: Record, reveal_hidden: bool = False) -> list[dict]:
+    """The measured tasks of the student's view (figure, threshold, margin, near-miss warning), as the page shows
+    them; a hidden task that failed shows nothing."""
+    if record.report is None:
+        return []
+    view = student_view(record.report, reveal_hidden)
+    rows = []
+    for t in view.tasks:
+        m = t.measure
+        if m is None:
+            continue
+        margin = f"{100 * m.margin:+.1f} points" if m.unit == "%" else f"{m.margin:+.4g}{m.unit}"
+        rows.append({"task": t.task, "value": m.show(m.value), "threshold": m.show(m.threshold), "margin": margin,
+                     "warning": ("near miss" + (": passed by less than 3 points" if m.passed else
+                                                ": less than 3 points short")) if m.near_miss else ""})
+    return rows
+
+
 def headline(record: Record) -> str:
     report = record.report
     if report is None:
@@ -175,7 +194,7 @@ def write_feedback(folder: Path, record: Record, reveal_hidden: bool = False, st
     title = escape.control(headline(record))
     fence = escape.fence(text)
     md = f"# {title}\n\n{fence}text\n{text}\n{fence}\n"
-    page = render_template("feedback.html.j2", title=title, text=text)
+    page = render_template("feedback.html.j2", title=title, text=text, measures=measure_rows(record, reveal_hidden))
     return [atomic_write(folder / f"{stem}.md", md), atomic_write(folder / f"{stem}.html", page)]
 
 
@@ -196,6 +215,8 @@ def gradescope_results(record: Record, reveal_hidden: bool = False) -> dict:
         tags = [rubric.BY_ID[t.task].project] + (["bonus"] if t.bonus else []) + \
                (["hidden"] if t.visibility == "hidden" else [])
         output = t.feedback or t.status.label
+        if t.measure is not None:
+            output += f"\nmeasured: {t.measure.text()}"
         tests.append({"name": f"{t.task}: {t.description}", "number": t.task, "score": t.points,
                       "max_score": t.max_points, "status": "passed" if t.points >= t.max_points else "failed",
                       "output": output, "tags": tags,

@@ -5,6 +5,7 @@
   autograder check --task p2.linear       one task, every task under a prefix, or several: --task p1.shapes,p2
   autograder check --require-full         exit 1 unless every selected task earns all its points
   autograder check --no-bench             without the benchmark tasks (no points; they time your framework)
+  autograder check --seed 1003            grade with another seed (project 1's pairs and nets): replay a calibration
   autograder check --sandbox-info         what isolation and caps are in force here
 
 The suite runs in its own pytest process; your code runs in a third one, inside a sandbox (bubblewrap) where the
@@ -16,7 +17,7 @@ from __future__ import annotations
 
 import sys
 
-from autograder.grading import grade, suite_options
+from autograder.grading import grade, seed_options, suite_options
 from course.errors import CourseError
 from course.files import write_json
 from course.submission import resolve_root
@@ -34,6 +35,9 @@ def add_arguments(parser) -> None:
                         help="exit status 1 unless every selected task earns all its points")
     parser.add_argument("--no-bench", action="store_true",
                         help="skip the benchmark tasks (p2.bench.*: no points, a few seconds of timing)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="grade with seed N instead of the kit's (project 1's pairs and nets): replays seed N of "
+                             "scripts/calibrate_thresholds.py; the report records it")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")
     add_sandbox_arguments(parser)
     parser.add_argument("--sandbox-info", action="store_true", help="print the isolation and caps in force, and stop")
@@ -86,7 +90,8 @@ def run(args) -> int:
         raise CourseError(f"{root} holds neither project1/ nor project2/; give the folder that contains them "
                           "(like assignments/)")
     result = grade(root, task=args.task, visibility="all" if args.all else "public", verbose=args.verbose,
-                   options=suite_options(limits, args.limit_scale, "auto" if sandbox.bwrap else "off"),
+                   options=[*suite_options(limits, args.limit_scale, "auto" if sandbox.bwrap else "off"),
+                            *seed_options(args.seed)],
                    bench=not args.no_bench)
     print(render(result))
     if args.report:

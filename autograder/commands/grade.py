@@ -39,6 +39,10 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
     parser.add_argument("--no-bench", action="store_true",
                         help="skip the benchmark tasks (p2.bench.*: no points, about 4 s per submission)")
+    parser.add_argument("--seed", type=int, default=None, metavar="N",
+                        help="the grading seed (project 1's pairs and nets; default $AUTOGRADER_SEED, else "
+                             "$AUTOGRADER_DATA_SEED, else the kit's public seed); recorded in every report, and part "
+                             "of the grading digest: a new seed regrades everyone")
     parser.add_argument("--nbgrader", metavar="COURSE", default=None,
                         help="also grade the notebooks with nbgrader in this course folder (made by `autograder "
                              "nbgrader COURSE`); written answers graded in its formgrader are merged at every run")
@@ -88,4 +92,4 @@ def run(args) -> int:
         students=args.student, task=args.task, reveal_hidden=args.reveal_hidden, bench=not args.no_bench,
         plain_progress=args.no_progress, course=course, similarity=args.similarity, threshold=args.threshold,
         against_solutions=args.against_solutions, lms=args.lms, roster=args.roster, config=args.config,
-        overrides=args.overrides))
+        overrides=args.overrides, seed=args.seed))

@@ -14,6 +14,7 @@ work on the folder unchanged: ``cd DIR && nbgrader autograde project1``, ``jupyt
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -46,10 +47,11 @@ def check_destination(folder: Path) -> None:
                           f"{KIT_ROOT / 'course-nb'}")
 
 
-def nbgrader(folder: Path, *args: str, timeout: float = 900) -> subprocess.CompletedProcess:
-    """Run an ``nbgrader`` command in the course folder (its configuration applies)."""
-    return subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
-                          text=True, timeout=timeout)
+def nbgrader(folder: Path, *args: str, timeout: float = 900, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run an ``nbgrader`` command in the course folder (its configuration applies), with ``python -P``: no folder
+    of the course (nor of a submission in it) on its ``sys.path``, so nbgrader and the kit come from the kit."""
+    return subprocess.run([sys.executable, "-P", "-m", "nbgrader", *args], cwd=str(folder), capture_output=True,
+                          text=True, timeout=timeout, env={**os.environ, **env} if env else None)
 
 
 def write_config(folder: Path, *, sandbox: str = "require", cell_timeout: int = 60, notebook_timeout: float = 300,

@@ -5,16 +5,23 @@
 autograde`` — restoring the locked and hidden-test cells from the gradebook, scoring the grade cells, writing the
 gradebook — stays nbgrader's own and runs in the trusted process. Only the execution moves: the notebook and the
 student's files of that assignment are copied to a private folder, and nbgrader's own ``Execute`` runs there
-inside bubblewrap (``python -m autograder.sandbox.notebook IN OUT``), under the worker's caps, with
-``NBGRADER_EXECUTION=autograde`` set (the kit's ``course run`` then trains for a few seconds only). What comes back is
-read as data: only the cells' outputs are taken, into the trusted notebook.
+inside bubblewrap (``python -P -m autograder.sandbox.notebook IN OUT``: no folder of the submission on its
+``sys.path``), under the worker's caps, with ``NBGRADER_EXECUTION=autograde`` set (the kit's ``course run`` then
+trains for a few seconds only).
+
+The test cells never run in the student's kernel (:mod:`.checks`): the kernel's copy has a capture cell in each
+test cell's place, which reports the values the test reads; the test's assertions, from the gradebook, run here on
+those values. What comes back is read as data: the outputs of the student's own cells, and the captures.
 
 A notebook that does not finish within ``notebook_timeout`` seconds gets an error output in each grade cell (they
-score 0), as nbgrader does for a cell that times out.
+score 0), as nbgrader does for a cell that times out. Where ``$AUTOGRADER_NOTEBOOK_REPORT`` names a file (``autograder
+grade --nbgrader`` sets it), the signs of a forged capture are written there as JSON.
 """
 
 from __future__ import annotations
 
+import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -25,10 +32,12 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute
 from traitlets import Float, Unicode
 
+from autograder.notebooks import checks
 from course.handin import copy_files, tree_files
 
 IN, OUT = ".grading-input.ipynb", ".grading-output.ipynb"
-KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
+# PYTHONSAFEPATH: the kernel starts (ipykernel, IPython) with no folder of the submission on sys.path
+KERNEL_ENV = {"NBGRADER_EXECUTION": "autograde", "PYTHONSAFEPATH": "1", "JUPYTER_RUNTIME_DIR": "/tmp/jupyter-runtime",
               "JUPYTER_PLATFORM_DIRS": "1", "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/matplotlib"}
 
 
@@ -54,10 +63,12 @@ class SandboxedExecute(Execute):
         with tempfile.TemporaryDirectory(prefix="autograder-notebook-") as tmp:
             copy = Path(tmp) / folder.name
             copy_files(folder, [f for f in tree_files(folder) if str(f) not in (IN, OUT)], copy)
-            nbformat.write(nb, copy / IN)
             launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV)
             inside = f"{launch.root}/{folder.name}"
-            command = launch.command([sys.executable, "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
+            kernel = checks.kernel_notebook(nb, inside, gradebook_sources(resources))
+            (copy / kernel.capture_name).unlink(missing_ok=True)
+            nbformat.write(kernel.notebook, copy / IN)
+            command = launch.command([sys.executable, "-P", "-m", "autograder.sandbox.notebook", f"{inside}/{IN}",
                                       f"{inside}/{OUT}", "--timeout", str(self.timeout)])
             proc = procs.start(command, env=launch.popen_env, cwd=str(copy), stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, **launch.popen_kwargs)
@@ -78,7 +89,36 @@ class SandboxedExecute(Execute):
                     executed = nbformat.read(str(copy / OUT), as_version=4)
                 except Exception as exc:  # noqa: BLE001 - anything unreadable is the student's problem
                     problem = f"the executed notebook could not be read back ({type(exc).__name__})"
-        return merge_outputs(nb, executed, problem, timed_out), resources
+            captures, suspicious = checks.read_captures(copy / kernel.capture_name, kernel)
+        if executed is not None:
+            executed.cells = executed.cells[kernel.offset:]
+        merged = merge_outputs(nb, executed, problem, timed_out)
+        if not problem and executed is not None and len(executed.cells) == len(nb.cells):
+            for index, test in kernel.plans.items():
+                merged.cells[index].outputs = checks.check(test, captures[index])
+        report(suspicious)
+        return merged, resources
+
+
+def gradebook_sources(resources: dict) -> dict[str, str] | None:
+    """The test cells' sources (hidden tests included) by grade id, from nbgrader's gradebook; None outside an
+    ``nbgrader autograde`` (then the trusted notebook's cells, already restored by nbgrader, are used)."""
+    info = resources.get("nbgrader") or {}
+    if not all(info.get(k) for k in ("db_url", "assignment", "notebook")):
+        return None
+    from nbgrader.api import Gradebook
+
+    with Gradebook(info["db_url"]) as gb:
+        notebook = gb.find_notebook(info["notebook"], info["assignment"])
+        return {cell.name: cell.source for cell in notebook.source_cells}
+
+
+def report(suspicious: list[str]) -> None:
+    """Append the signs of a forged capture to ``$AUTOGRADER_NOTEBOOK_REPORT`` (one JSON line per notebook)."""
+    path = os.environ.get(checks.REPORT_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"forged": suspicious}) + "\n")
 
 
 def merge_outputs(trusted: NotebookNode, executed: NotebookNode | None, problem: str,

@@ -1,7 +1,8 @@
 """Inside the sandbox: execute a notebook with nbgrader's own ``Execute`` preprocessor (see
 :mod:`autograder.notebooks.execute`, which starts this).
 
-``python -m autograder.sandbox.notebook IN OUT [--timeout SECONDS_PER_CELL]``
+``python -P -m autograder.sandbox.notebook IN OUT [--timeout SECONDS_PER_CELL]``: ``-P`` keeps the current
+folder (the submission's) off ``sys.path``, so a ``project1/autograder/`` of the student's is never this runner.
 """
 
 from __future__ import annotations

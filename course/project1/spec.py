@@ -28,7 +28,43 @@ NETS: dict[str, Net] = {n.key: n for n in (
 
 MODULES = ("models", "train")  # the files of project1/ that are graded, without ".py"
 PAIR_SHAPE = (2, 14, 14)  # one input pair: two 14×14 digits
-PARAMETER_RANGE = (50_000, 150_000)  # the handout's scale
+# The parameter rule (task p1.params): the comparison of the three nets needs comparable capacity, not a size. Each
+# net has at most PARAMETER_CEILING parameters and at most PARAMETER_FACTOR times as many as the smallest of the
+# three; there is no floor, so a small net that works never loses a point (the reference nets have about 66,000).
+PARAMETER_CEILING = 1_000_000
+PARAMETER_FACTOR = 4
+
+
+def parameter_problem(n: int, counts) -> str:
+    """Why a net of ``n`` parameters breaks the rule among the nets of ``counts`` (the three nets' counts, or
+    those that build), or "" when it keeps it."""
+    smallest = min([n, *counts])
+    if n > PARAMETER_CEILING:
+        return f"more than {PARAMETER_CEILING:,} parameters"
+    if n > PARAMETER_FACTOR * smallest:
+        return f"more than {PARAMETER_FACTOR} × the smallest net ({smallest:,} parameters)"
+    return ""
+
+# What the grader fixes when it calls the student's ``train_model`` (task p1.train_model): the data, the network and
+# these keyword arguments, nothing else. The optimiser, learning rate, batch size and loss weight are the student's
+# own defaults. ``seed`` is passed only to a train_model that accepts it (by name or through ``**kwargs``).
+TRAIN_MODEL_FIXED = ("epochs", "seed")
+
+
+def fixed_arguments(train_model, **fixed) -> dict:
+    """The keyword arguments of :data:`TRAIN_MODEL_FIXED` that the grader passes to ``train_model``: ``epochs``
+    always, ``seed`` when ``train_model`` accepts it (a parameter of that name or ``**kwargs``)."""
+    import inspect
+
+    unknown = set(fixed) - set(TRAIN_MODEL_FIXED)
+    if unknown:
+        raise ValueError(f"the grader fixes only {TRAIN_MODEL_FIXED}, not {sorted(unknown)}")
+    try:
+        params = dict(inspect.signature(train_model).parameters)
+    except (TypeError, ValueError):
+        params = {}
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return {k: v for k, v in fixed.items() if k == "epochs" or takes_any or k in params}
 
 
 def target_shape(batch: int) -> tuple[int, int]:

@@ -16,15 +16,12 @@ def pair_loss(target_logits, digit_logits, target, classes, aux_weight):
     """The training loss of a batch of pairs, a scalar tensor.
 
     ``target_logits``: ``N×2``; ``digit_logits``: ``N×2×10`` or ``None``; ``target``: int64 ``N``;
-    ``classes``: int64 ``N×2``; ``aux_weight``: weight of the auxiliary digit losses.
+    ``classes``: int64 ``N×2``; ``aux_weight``: weight λ of the auxiliary digit losses. With ``CE`` the
+    cross-entropy of logits against class indices, averaged over the batch::
 
-    Without digit logits the loss is ``F.cross_entropy(target_logits, target)``. With them it is::
+        L = CE(target_logits, target) + λ · (CE(digit_logits[:, 0], classes[:, 0]) + CE(digit_logits[:, 1], classes[:, 1]))
 
-        F.cross_entropy(target_logits, target)
-        + aux_weight * (F.cross_entropy(digit_logits[:, 0], classes[:, 0])
-                        + F.cross_entropy(digit_logits[:, 1], classes[:, 1]))
-
-    (each cross-entropy is the mean over the batch).
+    and ``L = CE(target_logits, target)`` when ``digit_logits`` is ``None``.
 
     Task `p1.pair_loss` (5 points): ``autograder check --task p1.pair_loss``.
     """
@@ -101,25 +98,24 @@ def train_model(model, train_input, train_target, train_classes, *, epochs=40, b
     """Train ``model`` on the training pairs and return its history, one dict per epoch.
 
     ``train_input`` ``N×2×14×14`` (raw pixels), ``train_target`` ``N``, ``train_classes`` ``N×2``, all on
-    the model's device. The recipe:
-
-    * AdamW (learning rate ``lr``, weight decay ``weight_decay``) with a one-cycle schedule
-      (``torch.optim.lr_scheduler.OneCycleLR``: warm up to ``lr``, then anneal to ~0 over ``epochs``);
-    * mini-batches of ``batch_size`` pairs in a fresh random order every epoch;
-    * loss ``pair_loss(..., aux_weight)``;
-    * with ``augment``, every mini-batch goes through ``augment_pairs`` first.
+    the model's device. The recipe is yours (optimiser, learning rate, schedule, batch size, augmentation, ...):
+    make each setting a keyword argument with your default, and train with ``pair_loss(..., aux_weight)``.
 
     Each history entry holds ``epoch`` (1, 2, ...), ``loss`` (mean training loss over the epoch) and
-    ``train_accuracy`` (fraction of the epoch's training pairs predicted right while training, i.e. on the
-    augmented batches, in training mode); when ``test_input``/``test_target`` are given, also
-    ``test_accuracy`` and ``test_loss`` (the same loss on the test pairs, in evaluation mode; the digit terms
-    only when ``test_classes`` is given). ``seed`` seeds the order and the
-    augmentation (``None``: fresh randomness; the global random state is never used); ``callback(entry)`` is
-    called after each epoch with that epoch's entry, if given.
+    ``train_accuracy`` (fraction of the epoch's training pairs predicted right while training); when
+    ``test_input``/``test_target`` are given, also ``test_accuracy`` and ``test_loss`` (in evaluation mode; the
+    digit terms only when ``test_classes`` is given). ``seed`` seeds the order of the batches and any
+    augmentation (``None``: fresh randomness); ``callback(entry)`` is called after each epoch with that epoch's
+    entry, if given.
 
-    Task `p1.train_model` (5 points): ``autograder check --task p1.train_model``.
+    Task `p1.train_model` (5 points): ``autograder check --task p1.train_model``. The grader calls
+    ``train_model(model, train_input, train_target, train_classes, epochs=E, seed=S)`` and nothing more (``seed``
+    only if this function takes it): every other setting is your default, so your defaults must train the net
+    within the grader's budget of ``E`` epochs (``autograder/thresholds.py``).
     """
     ### BEGIN SOLUTION
+    # the reference recipe: AdamW (lr, weight_decay) with a one-cycle schedule (warm up to lr, anneal to ~0 over
+    # the epochs), mini-batches in a fresh random order every epoch, each through augment_pairs when augment
     generator = torch.Generator()
     if seed is None:
         generator.seed()

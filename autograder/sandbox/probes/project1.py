@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from autograder.sandbox.probes import imports, plain, student_attr  # noqa: F401 - imports is a probe
-from course.project1.spec import NETS, split_output
+from course.project1.spec import NETS, fixed_arguments, split_output
 
 AUTOGRAD = True  # the student's networks train with autograd
 TRIPWIRE_EXEMPT: frozenset[str] = frozenset()  # no tripwire: project 1 trains with autograd
@@ -128,15 +128,16 @@ def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *,
     return {**_predict(model, test_input), "untrained": before, "scrambled": scrambled(model, test_input, seed)}
 
 
-def train_student(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
-                  aux_weight, seed):
-    """The student's own ``train_model`` and ``accuracy`` on the student's net."""
+def train_student(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, seed):
+    """The student's own ``train_model`` and ``accuracy`` on the student's net, as the student wrote them: the kit
+    fixes the data, the net (built from ``seed``), the epoch budget and the seed (:data:`TRAIN_MODEL_FIXED`); the
+    optimiser, learning rate, batch size and loss weight are the student's own defaults."""
     train = ctx.module("train")
     model = make_net(ctx, net, seed)
     before = untrained(model, test_input)
-    history = student_attr(train, "train_model", "train.py")(
-        model, train_input, train_target, train_classes,
-        epochs=epochs, batch_size=batch_size, lr=lr, aux_weight=aux_weight)
+    train_model = student_attr(train, "train_model", "train.py")
+    history = train_model(model, train_input, train_target, train_classes,
+                          **fixed_arguments(train_model, epochs=epochs, seed=seed))
     history_ok = isinstance(history, (list, tuple)) and all(isinstance(h, dict) and "loss" in h for h in history)
     student_train_accuracy = student_attr(train, "accuracy", "train.py")(model, train_input, train_target)
     return {"test": _predict(model, test_input), "train": _predict(model, train_input),

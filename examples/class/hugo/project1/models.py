@@ -9,19 +9,17 @@ as ``course.data.generate_pair_sets`` produces them) and returns ``(target_logit
 
 The networks scale their input themselves (``scale_input``), so a caller never normalises anything.
 
+The design is yours: layers, widths, normalisation, dropout, how the comparison is made. What each network
+must show is fixed (the comparison the project asks for): ``BaselineNet`` shares no parameter between the two
+digits; ``SiameseNet`` applies ONE module with the same weights to both digits and is trained on the target only;
+``AuxiliaryNet`` shares like ``SiameseNet`` and also returns digit logits, trained with the auxiliary digit losses
+(``train.pair_loss``), such that swapping the two input digits swaps its digit logits. Sizes: each network at most
+1,000,000 parameters and at most 4 × the smallest of the three (no minimum: capacity comparable, not a size).
+``DigitNet`` and ``comparison_logits`` are optional helpers you may use, replace or delete.
+
 Graded (40 points for project 1 with ``train.py``): task `p1.rules` (1 point): this file does not touch the
 grader or pytest; tasks `p1.shapes` (4 points) and `p1.params` (2 points): every network returns the shapes above
-and has 50,000 to 150,000 parameters. Each class names its own tasks; ``autograder check --task p1`` runs them all.
-
-=================  =============================================================  ==========
-network            idea                                                           parameters
-=================  =============================================================  ==========
-``BaselineNet``    a 2-channel ``DigitNet`` over the whole pair; no sharing       65,794
-``SiameseNet``     one ``DigitNet`` applied to each digit + a learned comparison   67,500
-``AuxiliaryNet``   one ``DigitNet`` applied to each digit, trained on the digit    66,026
-                   classes too (auxiliary losses); the target is read off the
-                   two digit distributions
-=================  =============================================================  ==========
+and keeps the size rule. Each class names its own tasks; ``autograder check --task p1`` runs them all.
 """
 
 import torch
@@ -42,26 +40,18 @@ def scale_input(x):
 
 
 class DigitNet(nn.Module):
-    """A small convnet for 14×14 images: input ``N×in_channels×14×14`` (already scaled), output ``N×out_features``.
+    """Optional helper: a network for 14×14 images, ``N×in_channels×14×14`` (already scaled) → ``N×out_features``.
 
-    Layers (shapes for a batch of N images)::
-
-        conv 3×3, in_channels→32, padding 1, BatchNorm, ReLU     N×32×14×14
-        conv 3×3, 32→32, padding 1, BatchNorm, ReLU, max-pool 2   N×32×7×7
-        conv 3×3, 32→64, padding 1, BatchNorm, ReLU, max-pool 2   N×64×3×3
-        flatten, dropout, linear 576→64, BatchNorm, ReLU      N×64
-        dropout, linear 64→out_features                       N×out_features
-
-    ``DigitNet()`` (one digit in, 10 class scores out) has 66,026 parameters; ``BaselineNet`` uses
-    ``DigitNet(in_channels=2, out_features=2)`` on the whole pair.
-
-    Tasks `p1.shapes` (4 points) and `p1.params` (2 points), through the three networks built from it:
+    Tasks `p1.shapes` (4 points) and `p1.params` (2 points), through the networks built from it:
     ``autograder check --task p1.shapes``.
     """
 
     def __init__(self, in_channels=1, out_features=10, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
+        # the reference design: three 3×3 convolutions (32, 32, 64 channels, batch norm, ReLU, two 2×2 max-pools:
+        # N×64×3×3), then dropout, linear 576→64, batch norm, ReLU, dropout, linear 64→out_features.
+        # DigitNet() has 66,026 parameters; BaselineNet uses DigitNet(in_channels=2, out_features=2): 65,794.
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
             nn.Conv2d(32, 32, kernel_size=3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
@@ -82,11 +72,8 @@ class DigitNet(nn.Module):
 
 
 class BaselineNet(nn.Module):
-    """The baseline: ONE convnet that sees the pair as a 2-channel 14×14 image. No weight sharing.
-
-    ``self.net`` is ``DigitNet(in_channels=2, out_features=2)``: the same layers as the digit branch, except
-    that the first convolution reads both digits (2→32) and the last linear layer outputs the 2 target
-    logits. It runs once per pair, so no parameter sees the two digits separately. 65,794 parameters.
+    """The baseline: no weight sharing. No parameter may be applied to both digits separately (for instance,
+    one network reading the pair as a 2-channel image).
 
     Tasks `p1.baseline.no_sharing` (2 points) and `p1.accuracy.baseline` (4 points):
     ``autograder check --task p1.baseline`` and ``--task p1.accuracy.baseline``.
@@ -97,6 +84,7 @@ class BaselineNet(nn.Module):
     def __init__(self, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
+        # the reference: DigitNet(in_channels=2, out_features=2) over the whole pair, run once per pair (65,794)
         self.net = DigitNet(in_channels=2, out_features=2, dropout=dropout)
         ### END SOLUTION
 
@@ -108,13 +96,8 @@ class BaselineNet(nn.Module):
 
 
 class SiameseNet(nn.Module):
-    """Weight sharing, main loss only.
-
-    ``self.branch`` is ONE ``DigitNet(out_features=10)``, called once on the first digit and once on the
-    second (the same parameters see both digits). Its two outputs (10 features each, N×10) are concatenated
-    (N×20) and a small comparison head (linear 20→64, ReLU, linear 64→2) gives the target logits. The 10
-    features are NOT trained to be digit classes: only the target loss trains this network.
-    67,500 parameters.
+    """Weight sharing, main loss only: ONE module with the same parameters processes the first digit and the
+    second; the network is trained on the target only (it returns no digit logits).
 
     Tasks `p1.siamese.sharing` (3 points) and `p1.accuracy.siamese` (4 points):
     ``autograder check --task p1.siamese`` and ``--task p1.accuracy.siamese``.
@@ -125,6 +108,8 @@ class SiameseNet(nn.Module):
     def __init__(self, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
+        # the reference: one DigitNet(out_features=10) called on each digit, the two 10-d outputs concatenated (N×20)
+        # into a comparison head (linear 20→64, ReLU, linear 64→2); 67,500 parameters
         self.branch = DigitNet(out_features=10, dropout=dropout)
         self.head = nn.Sequential(nn.Linear(20, 64), nn.ReLU(), nn.Linear(64, 2))
         ### END SOLUTION
@@ -141,7 +126,7 @@ class SiameseNet(nn.Module):
 
 
 def comparison_logits(digit_logits):
-    """Target logits read off two digit distributions.
+    """Optional helper: target logits read off two digit distributions (one way to compare; yours may differ).
 
     ``digit_logits`` is ``N×2×10``. With ``p = softmax(digit_logits)`` per digit, the probability that the
     first digit is ≤ the second is ``P(a ≤ b) = Σ_{i ≤ j} p_first(i) · p_second(j)``. Returns ``N×2`` log
@@ -163,13 +148,10 @@ def comparison_logits(digit_logits):
 
 
 class AuxiliaryNet(nn.Module):
-    """Weight sharing plus auxiliary digit losses.
-
-    ``self.branch`` is ONE ``DigitNet(out_features=10)``, called once per digit; its outputs are the digit
-    logits (stacked: N×2×10), trained with the digit classes (see ``train.pair_loss``). The target logits
-    are ``comparison_logits(digit_logits)`` (N×2): the probability that the first digit is ≤ the second,
-    computed from the two predicted digit distributions. Swapping the two input digits swaps the digit
-    logits. 66,026 parameters (all in the branch).
+    """Weight sharing plus auxiliary digit losses: ONE module with the same parameters classifies each digit
+    (its outputs are the digit logits, ``N×2×10``, first digit first), trained with the digit classes by
+    ``train.pair_loss``; the target logits are computed from the pair. Swapping the two input digits swaps the digit
+    logits.
 
     Tasks `p1.aux.swap` (2 points) and `p1.accuracy.aux` (4 points), and `p1.siamese.sharing` with
     ``SiameseNet``: ``autograder check --task p1.aux`` and ``--task p1.accuracy.aux``.
@@ -180,6 +162,8 @@ class AuxiliaryNet(nn.Module):
     def __init__(self, dropout=0.25):
         super().__init__()
         ### BEGIN SOLUTION
+        # the reference: one DigitNet(out_features=10) per digit; the target logits are comparison_logits of the
+        # two digit distributions, so every parameter is in the branch (66,026)
         self.branch = DigitNet(out_features=10, dropout=dropout)
         ### END SOLUTION
 
