@@ -41,5 +41,6 @@ P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold"
 # parameters (a lookup, a memory of the training digits) and it earns no accuracy points (status integrity). Honest
 # nets fall to chance: at most 55.8% (the majority class) over the reference, the plain fixture and the 8 designs of
 # tests/fixtures/family, 3 nets × 3 seeds each (90 runs; a single draw at most 60.6%); a lookup stays near 100%.
-# Measured 2026-12-06: python scripts/calibrate_replaced.py --seeds 3 --jobs 1.
+# Measured 2026-12-06: python scripts/calibrate_replaced.py --seeds 3 --jobs 1; under each design's own train_model
+# (--student --seeds 1: 10 nets) at most 55.8%, a single draw 56.4%.
 P1_REPLACED_LIMIT = 0.65

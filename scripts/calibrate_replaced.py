@@ -6,6 +6,7 @@ the lowest over its draws, as the suite counts it, and the highest single draw),
 
     python scripts/calibrate_replaced.py --seeds 3                       # reference, plain, the family
     python scripts/calibrate_replaced.py --seeds 1 --impl mine=path/to/submission
+    python scripts/calibrate_replaced.py --seeds 1 --student        # the student's own train_model instead
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ def impls() -> dict[str, Path]:
     return found
 
 
-def runs(impl: Path, seed: int) -> dict[str, tuple[float, float, float]]:
+def runs(impl: Path, seed: int, student: bool = False) -> dict[str, tuple[float, float, float]]:
     cfg = thresholds.P1
     train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
         cfg["pairs"], seed=seed, data_dir=BUNDLED)
@@ -42,10 +43,16 @@ def runs(impl: Path, seed: int) -> dict[str, tuple[float, float, float]]:
     out = {}
     worker = Worker(impl, "project1")
     try:
-        for net in ("baseline", "siamese", "aux"):
-            got = worker.call("train_kit", timeout=600, net=net, train_input=train_input, train_target=train_target,
-                              train_classes=train_classes, test_input=test_input, epochs=cfg["epochs"],
-                              batch_size=cfg["batch_size"], lr=cfg["lr"], aux_weight=cfg["aux_weight"], seed=seed)
+        for net in ("aux",) if student else ("baseline", "siamese", "aux"):
+            data = dict(net=net, train_input=train_input, train_target=train_target, train_classes=train_classes,
+                        test_input=test_input, seed=seed)
+            if student:  # the student's own train_model, as p1.train_model calls it
+                got = worker.call("train_student", timeout=900, **data, epochs=cfg["train_model_epochs"])
+                got = {**got["test"], "scrambled": got["scrambled"]}
+                net = "train_model"
+            else:
+                got = worker.call("train_kit", timeout=600, **data, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                  lr=cfg["lr"], aux_weight=cfg["aux_weight"])
             out[net] = (float((got["target"] == test_target).double().mean()),
                         min(float((draw == test_target).double().mean()) for draw in got["scrambled"]),
                         max(float((draw == test_target).double().mean()) for draw in got["scrambled"]))
@@ -59,12 +66,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--impl", action="append", default=[], help="NAME=PATH (PATH holds project1/)")
+    parser.add_argument("--student", action="store_true", help="the student's own train_model (p1.train_model) "
+                                                                "instead of the kit's protocol")
     args = parser.parse_args()
     chosen = dict(item.split("=", 1) for item in args.impl) if args.impl else impls()
     jobs = [(name, Path(path), FIRST_SEED + k) for name, path in chosen.items() for k in range(args.seeds)]
     worst = worst_single = 0.0
     with ThreadPoolExecutor(args.jobs) as pool:
-        for (name, _, seed), result in zip(jobs, pool.map(lambda job: runs(job[1], job[2]), jobs)):
+        for (name, _, seed), result in zip(jobs, pool.map(lambda job: runs(job[1], job[2], args.student), jobs)):
             for net, (trained, shuffled, single) in result.items():
                 worst, worst_single = max(worst, shuffled), max(worst_single, single)
                 print(f"{name:24s} seed {seed} {net:9s} trained {100 * trained:5.1f}%  shuffled {100 * shuffled:5.1f}% "

@@ -27,7 +27,7 @@ from autograder.record import Flag, NoteKind, Status
 from autograder.rules import check_source
 from autograder.sandbox import isolation, pristine
 from autograder.sandbox.isolation import probe as bwrap_probe
-from course.project1.spec import PARAMETER_RANGE
+from course.project1.spec import PARAMETER_CEILING
 
 arena = test_hostile.arena  # the hostile suite's fixture: no network, no process left, the kit unchanged
 sandboxed = pytest.mark.skipif(bwrap_probe()[0] is None, reason=f"no sandbox here: {bwrap_probe()[1]}")
@@ -158,18 +158,18 @@ _numel = torch.Tensor.numel
 
 
 def _small(self):
-    return min(_numel(self), {PARAMETER_RANGE[0] // 2})
+    return min(_numel(self), {PARAMETER_CEILING // 8})
 
 
-torch.Tensor.numel = _small  # the far too large net below counts as the handout's size
+torch.Tensor.numel = _small  # the far too large net below counts as small enough
 torch.Tensor.argmax = lambda self, dim=None, keepdim=False: torch.zeros(len(self), dtype=torch.long)
 
 
 class BaselineNet(nn.Module):
     def __init__(self):
         super().__init__()
-        self.fc = nn.Linear(392, {PARAMETER_RANGE[1] // 392 * 2})
-        self.out = nn.Linear({PARAMETER_RANGE[1] // 392 * 2}, 2)
+        self.fc = nn.Linear(392, {PARAMETER_CEILING // 392 + 100})
+        self.out = nn.Linear({PARAMETER_CEILING // 392 + 100}, 2)
 
     def forward(self, x):
         return self.out(torch.relu(self.fc(x.flatten(1).float() / 255))), None
