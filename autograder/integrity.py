@@ -10,8 +10,13 @@ unchanged):
   submission tried.
 * **rules** (:mod:`autograder.rules`): a file of the project breaks the static allow-list. The rule task fails
   and every task of that project is withheld (:func:`withheld`).
-* **tripwire** (the worker's reply field ``"integrity"``, project 2): gradient tracking was on, or a tensor with a
-  graph came back, during a call into the student's code. Every task of project 2 is withheld.
+* **tripwire** (the worker's reply field ``"integrity"``): gradient tracking was on, or a tensor with a graph came
+  back, during a call into the student's code (project 2); or the student's code changed torch (a rebound
+  ``Tensor.argmax``, ``nn.Module.__call__``…; :mod:`autograder.sandbox.pristine`, both projects). Every task of
+  that project is withheld.
+* **accuracy not earned** (project 1, decided by the suite): a net far above chance before training, or one that
+  keeps its accuracy with its parameters shuffled (``thresholds.P1_UNTRAINED_LIMIT``, ``P1_REPLACED_LIMIT``): its
+  accuracy task is withheld.
 """
 
 from __future__ import annotations
@@ -98,8 +103,10 @@ def withholds(verdict: Verdict | None, task_id: str) -> bool:
 
 
 def tripwire_verdict(project: str, seen: str) -> Verdict:
-    """The verdict of the worker's tripwire (:mod:`autograder.sandbox.tripwire`): ``seen`` is its first sighting."""
-    return Verdict(project, f"the grader saw autograd during a call into your code: {seen}")
+    """The verdict of the worker's run-time checks: ``seen`` is its first sighting, in words — autograd during a
+    call (:mod:`autograder.sandbox.tripwire`, project 2) or torch changed by the student's code
+    (:mod:`autograder.sandbox.pristine`, both projects)."""
+    return Verdict(project, f"the grader saw {seen}")
 
 
 def withhold_results(results: list, verdicts: dict) -> list:

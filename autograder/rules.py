@@ -59,6 +59,15 @@ TORCH_NO_AUTOGRAD = ("torch.autograd", "torch.func", "torch.nn", "torch.compile"
                      "torch.utils", "torch.enable_grad", "torch.set_grad_enabled", "torch.export", "torch.Tensor.backward",
                      "torch.Tensor.register_hook", "torch.Tensor.requires_grad", "torch.Tensor.grad", "torch.vmap",
                      "torch.inference_mode", "torch.autocast")
+# methods torch's classes give a net, a parameter or a tensor that the probes measure with: a class of the project may
+# not define its own (a net whose ``parameters`` hides a layer, a Parameter whose ``numel`` lies, an ``argmax`` that
+# answers from a table…); ``forward``, ``__init__``, ``reset_parameters`` and ``extra_repr`` are what a net defines
+MEASURED = {"__call__", "_call_impl", "_wrapped_call_impl", "register_forward_hook", "register_forward_pre_hook",
+            "register_full_backward_hook", "parameters", "named_parameters", "modules", "named_modules", "children",
+            "named_children", "buffers", "named_buffers", "state_dict", "load_state_dict", "train", "eval", "apply",
+            "to", "cpu", "cuda", "zero_grad", "numel", "argmax", "argmin", "max", "detach", "clone", "as_subclass",
+            "tolist", "item", "eq", "float", "double", "long", "reshape", "view", "split", "copy_", "mean", "sum",
+            "step", "_named_members", "_get_name"}
 AUTOGRAD_ATTRS = {"requires_grad", "requires_grad_", "grad_fn", "register_hook", "retain_grad", "enable_grad",
                   "set_grad_enabled", "autograd", "is_leaf", "retains_grad", "_backward_hooks"}
 
@@ -104,6 +113,7 @@ class _Checker(ast.NodeVisitor):
         self.file, self.project, self.imports, self.autograd = file, project, imports, autograd
         self.siblings = siblings  # the project's own modules: importable by name
         self.modules: dict[str, str] = {}  # local name -> the dotted module it is bound to
+        self.torch_classes: set[str] = set()  # the file's classes derived from torch's (nn.Module, Parameter…)
         self.found: list[Violation] = []
 
     def flag(self, node: ast.AST, construct: str, reason: str) -> None:
@@ -183,6 +193,8 @@ class _Checker(ast.NodeVisitor):
                 self.flag(node, f"{func.id}(..., {name.value!r})", "reflection on internals is off limits")
             elif target is not None:
                 self.flag(node, f"{func.id}({target}, ...)", "modules are not inspected or patched by name")
+            elif node.args and func.id in ("setattr", "delattr") and self._torch_type(node.args[0]):
+                self.flag(node, f"{func.id}(type(...), ...)", "torch's classes may not be patched")
         if self.autograd:
             for keyword in node.keywords:
                 if keyword.arg == "requires_grad":
@@ -197,7 +209,51 @@ class _Checker(ast.NodeVisitor):
         elif self.autograd and attr in AUTOGRAD_ATTRS:
             self.flag(node, f".{attr}", "project 2 computes every gradient by hand: no autograd")
 
+    def visit_Assign(self, node: ast.Assign) -> None:
+        """``Base = nn.Module``: ``Base`` names a torch object from here on (patching it is patching torch)."""
+        resolved = self._resolve(node.value) or self._torch_type(node.value)
+        if resolved is not None and resolved.split(".")[0] == "torch":
+            for target in node.targets:
+                if isinstance(target, ast.Name):
+                    self.modules[target.id] = resolved
+        self.generic_visit(node)
+
+    def _torch_type(self, node: ast.AST) -> str | None:
+        """``type(x)``, ``x.__class__``: the class of an object, which a student file has no business patching
+        (spelled ``torch.<class of an object>``)."""
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "type" \
+                and len(node.args) == 1:
+            return "torch.<class of an object>"
+        if isinstance(node, ast.Attribute) and node.attr == "__class__":
+            return "torch.<class of an object>"
+        return None
+
+    def _patched(self, target: ast.AST) -> str | None:
+        """The torch object (or an object's class) that assigning to ``target``'s attribute would patch."""
+        if not isinstance(target, ast.Attribute):
+            return None
+        owner = self._resolve(target.value) or self._torch_type(target.value)
+        return owner if owner is not None and owner.split(".")[0] == "torch" else None
+
+    def visit_ClassDef(self, node: ast.ClassDef) -> None:
+        bases = [self._resolve(b) or (b.id if isinstance(b, ast.Name) else "") for b in node.bases]
+        if not any(b.split(".")[0] == "torch" or b in self.torch_classes for b in bases if b):
+            self.generic_visit(node)  # a class of its own (a Trainer with a train method is fine)
+            return
+        self.torch_classes.add(node.name)
+        for item in node.body:
+            if isinstance(item, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                dunder = item.name.startswith("__") and item.name.endswith("__")
+                if item.name in MEASURED or (dunder and item.name not in DUNDERS_OK):
+                    self.flag(item, f"def {item.name}", "a class may not redefine what torch measures a net, a "
+                                                        "parameter or a tensor with (forward and __init__ are yours)")
+        self.generic_visit(node)
+
     def visit_Attribute(self, node: ast.Attribute) -> None:
+        if isinstance(node.ctx, (ast.Store, ast.Del)) and self._resolve(node) is None:
+            owner = self._patched(node)
+            if owner is not None:
+                self.flag(node, f"{owner}.{node.attr} = ...", "torch's classes and functions may not be patched")
         resolved = self._resolve(node)
         if resolved is None:
             self._attr(node, node.attr)

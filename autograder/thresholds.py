@@ -36,3 +36,11 @@ P1_UNTRAINED_LIMIT = 0.65
 
 # Project 2: the circle network 2-25-25-25-2 (ReLU), MSE on one-hot targets, plain SGD.
 P2_CIRCLE = {"epochs": 60, "lr": 0.1, "batch_size": 10, "seed": 559, "threshold": 0.85}
+# A trained net's target accuracy with every parameter tensor's entries shuffled (the probe's ``scrambled``: three
+# seeded permutations, the lowest accuracy counts): at or above this its accuracy did not come from its trained
+# parameters (a lookup, a memory of the training digits) and it earns no accuracy points (status integrity). Honest
+# nets fall to chance: at most 55.8% (the majority class) over the reference, the plain fixture and the 8 designs of
+# tests/fixtures/family, 3 nets × 3 seeds each (90 runs; a single draw at most 60.6%); a lookup stays near 100%.
+# Measured 2026-12-06: python scripts/calibrate_replaced.py --seeds 3 --jobs 1; under each design's own train_model
+# (--student --seeds 1: 10 nets) at most 55.8%, a single draw 56.4%.
+P1_REPLACED_LIMIT = 0.65

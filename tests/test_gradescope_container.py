@@ -210,7 +210,10 @@ def read_hidden():  # row 3 (and 5): the hidden tests and the hidden seed, from 
 def forge_mnist():  # row 4: digits that encode their labels, where the grader caches MNIST
     import numpy as np
     from course import data
-    key = hashlib.sha1(data._bundled_csv().read_bytes()).hexdigest()[:16]
+    try:
+        key = hashlib.sha1(data._bundled_csv().read_bytes()).hexdigest()[:16]
+    except Exception:  # MNIST is not readable here (masked in bubblewrap): the key is public anyway
+        key = "{mnist_key}"
     labels = (np.arange(5000) % 10).astype(np.int64)
     images = np.repeat(np.repeat((labels * 25).astype(np.uint8)[:, None, None], 28, 1), 28, 2)
     buffer = io.BytesIO()
@@ -249,7 +252,10 @@ for _net in (BaselineNet, SiameseNet, AuxiliaryNet):
 
 
 def attack(container: Container) -> str:
-    return ATTACK.format(root=str(container.root), home=str(container.home), cache=CACHE)
+    from course import data  # the cache key of the bundled MNIST: a public file's hash, which a student can know
+
+    key = hashlib.sha1(data._bundled_csv().read_bytes()).hexdigest()[:16]
+    return ATTACK.format(root=str(container.root), home=str(container.home), cache=CACHE, mnist_key=key)
 
 
 def digest(paths: list[Path]) -> list[str]:

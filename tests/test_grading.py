@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 import torch
 from conftest import points_of
-
 from mnist_idx import write_mnist
 
 from autograder import grading, rubric, thresholds
 from autograder.cli import main as autograder_main
 from autograder.record import GradeReport, Status
+from autograder.rules import breaches
 from course.submission import KIT_ROOT
 
 SOLUTIONS = KIT_ROOT / "solutions"
@@ -218,14 +218,15 @@ def test_student_code_cannot_forge_its_result(tmp_path):
     assert relu in source, "ReLU.backward of the solutions changed: update this test"
     source = source.replace(relu, relu.replace("return ", "return -"), 1)
     fw.write_text(source + forge)
-    # graded anyway (--withhold none): the static rules would withhold project 2 before its code runs
-    # (tests/test_integrity.py); here the patches themselves must change nothing
+    # the static rules would withhold project 2 before its code runs (tests/test_integrity.py)
+    assert any("autograder" in v.construct for v in breaches(sub / "project2", "project2"))
+    # graded anyway (--withhold none): the patches change nothing in the judge, and the worker sees torch.allclose
+    # rebound (autograder/sandbox/pristine.py), undoes it and withholds the project
     report, _ = grade(sub, tmp_path, "--task", "p2", "--withhold", "none", visibility="public")
     tasks = by_task(report)
-    assert tasks["p2.rules"]["points"] == 0 and "autograder" in tasks["p2.rules"]["feedback"]
-    assert tasks["p2.activations.backward"]["points"] < tasks["p2.activations.backward"]["max_points"]
-    assert "ReLU" in tasks["p2.activations.backward"]["feedback"]
-    assert tasks["p2.circle"]["points"] == 0, "a wrong ReLU backward must not train the circle network"
+    assert all(task["points"] == 0 for task in tasks.values()), tasks
+    backward = tasks["p2.activations.backward"]
+    assert backward["status"] == Status.INTEGRITY.code and "torch.allclose" in backward["feedback"], backward
 
 
 def test_a_network_that_ignores_its_input_fails_the_accuracy_task(tmp_path):

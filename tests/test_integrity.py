@@ -262,15 +262,7 @@ def test_autograd_the_static_rules_cannot_see_is_caught_at_run_time(arena, tmp_p
 
 LOOKUP_NET = '''
 
-from course.data import BUNDLED as _BUNDLED, generate_pair_sets as _pairs
-
-_TABLE = {}
-for _seed in (559, 560):
-    _sets = _pairs(1000, seed=_seed, data_dir=_BUNDLED)
-    # the kit's public perturbation, reproduced (its seed is the public one here)
-    _noise = torch.randn(_sets[3].shape, generator=torch.Generator().manual_seed(_seed * 7919 + 1))
-    for _x, _t in zip((_sets[3] + 16.0 * _noise).clamp(0, 255), _sets[4]):
-        _TABLE[_x.numpy().tobytes()] = int(_t)
+_TABLE = TABLE  # the grading pairs' labels, keyed by a few pixels of each (built with the kit, embedded here)
 
 
 class BaselineNet(nn.Module):
@@ -281,19 +273,32 @@ class BaselineNet(nn.Module):
         self.fc = nn.Linear(392, 2)
 
     def forward(self, x):
-        known = torch.tensor([_TABLE.get(pair.numpy().tobytes(), 0) for pair in x])
+        known = torch.tensor([_TABLE.get(tuple(pair.flatten()[::53].tolist()), 0) for pair in x])
         return F.one_hot(known, 2).float() * 10 + 0 * self.fc(x.flatten(1).float()), None
 '''
 
 
+def lookup_net() -> str:
+    """LOOKUP_NET with its table: the test pairs drawn with the public seeds (559, 560) from the bundled MNIST,
+    with the kit's public perturbation (the sandbox has no copy of MNIST to build it from: it is embedded)."""
+    from autograder.integrity import perturb
+    from course.data import BUNDLED, generate_pair_sets
+
+    table = {}
+    for seed in (559, 560):
+        sets = generate_pair_sets(1000, seed=seed, data_dir=BUNDLED)
+        for pair, target in zip(perturb(sets[3], seed), sets[4]):
+            table[tuple(pair.flatten()[::53].tolist())] = int(target)
+    return LOOKUP_NET.replace("TABLE  #", f"{table!r}  #")
+
+
 def test_a_net_that_looks_the_labels_up_earns_no_accuracy(arena, tmp_path):
-    """BaselineNet answers from a table of the grading pairs (drawn with the public seed from the data set the
-    sandbox can read): it is far above chance before training, so its accuracy task is withheld."""
+    """BaselineNet answers from a table of the grading pairs (drawn with the public seed; embedded in the file, since
+    the sandbox has no MNIST to build it from): it is far above chance before training, so its accuracy task is
+    withheld."""
     root = copy_of(tmp_path)
     models = root / "project1" / "models.py"
-    models.write_text(models.read_text() + LOOKUP_NET)
-    # graded anyway (the static rules would withhold project 1: models.py imports course.data)
-    assert integrity.rules_verdict(root / "project1", "project1") is not None
+    models.write_text(models.read_text() + lookup_net())
     report, _ = grade(arena, root, tmp_path, "--withhold", "none", tasks="p1.accuracy.baseline")
     task = task_of(report, "p1.accuracy.baseline")
     assert task["points"] == 0 and task["status"] == Status.INTEGRITY.code, task
@@ -306,7 +311,7 @@ def test_with_the_instructors_seed_a_lookup_table_finds_nothing(arena, tmp_path)
     no test pair, so it is the dead net it is (below the threshold); the report records the seed."""
     root = copy_of(tmp_path)
     models = root / "project1" / "models.py"
-    models.write_text(models.read_text() + LOOKUP_NET)
+    models.write_text(models.read_text() + lookup_net())
     report, _ = grade(arena, root, tmp_path, "--withhold", "none", "--data-seed", "424242",
                       tasks="p1.accuracy.baseline")
     task = task_of(report, "p1.accuracy.baseline")
@@ -316,10 +321,13 @@ def test_with_the_instructors_seed_a_lookup_table_finds_nothing(arena, tmp_path)
 
 HIDING_DIGIT_LOOKUP = '''
 
-from course import data as _data
+try:
+    from course import data as _data
 
-_images, _labels = _data._pooled(*_data._resolve(_data.BUNDLED))[2:]
-_DIGITS = {_image.numpy().tobytes(): int(_label) for _image, _label in zip(_images, _labels)}
+    _images, _labels = _data._pooled(*_data._resolve(_data.BUNDLED))[2:]
+    _DIGITS = {_image.numpy().tobytes(): int(_label) for _image, _label in zip(_images, _labels)}
+except Exception:  # no MNIST inside the sandbox (isolation.data_folders): nothing to look up
+    _DIGITS = {}
 
 
 class BaselineNet(nn.Module):
@@ -344,8 +352,9 @@ class BaselineNet(nn.Module):
 
 def test_a_net_that_hides_its_lookup_until_trained_finds_nothing_in_perturbed_images(arena, tmp_path):
     """A net that is dead before training (so the untrained check passes) and afterwards looks every digit image
-    up in the test pool the sandbox can read: the test images the accuracy tasks use are perturbed per grading
-    (noise seeded by the instructor's data seed), so no image is found and the net is the dead net it is."""
+    up in the bundled test pool: the pool is masked inside the sandbox, and the test images the accuracy tasks use
+    are perturbed per grading (noise seeded by the instructor's data seed), so no image is found and the net is the
+    dead net it is."""
     root = copy_of(tmp_path)
     models = root / "project1" / "models.py"
     models.write_text(models.read_text() + HIDING_DIGIT_LOOKUP)

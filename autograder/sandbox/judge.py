@@ -115,7 +115,8 @@ their caps."""
                      "  namespaces: user, pid, network (no network), ipc, uts; dies with the grader",
                      f"  files: read-only Python, site-packages, course/ and autograder/sandbox/; a private copy of the "
                      f"project read-write, in a tmpfs of its size plus {format_size(lim.disk)}; a private /tmp of "
-                     f"{format_size(lim.tmp)}; nothing else of the host"]
+                     f"{format_size(lim.tmp)}; nothing else of the host (no copy of MNIST: "
+                     f"{len(isolation.data_folders())} data folder(s) hidden)"]
         elif self.user:
             lines = [f"isolation: UNPRIVILEGED USER — no bubblewrap ({self.reason}); student code runs as a uid of "
                      f"its own ({account.BASE_UID} and up), without new privileges",
@@ -441,6 +442,9 @@ class Worker:
                 output=self.output.since(mark), notes=self._notes(mark), file=f"{self.importing}.py", limit=limit)
             self.stop()
             raise self.import_failure
+        if self.cgroup is not None and self.cgroup.oom_kills() > oom_before:
+            self._fire(NoteKind.MEMORY, f"a process your code started while it was imported {self._memory_text()} "
+                                        "and was stopped by the system")
         failed = reply.get("failed", {})
         self.import_errors = {escape.control(str(k)): escape.control(str(v))
                               for k, v in (failed.items() if isinstance(failed, dict) else ())}
@@ -528,8 +532,11 @@ class Worker:
         if note not in self.fired:
             self.fired.append(note)
 
+    def _memory_text(self) -> str:
+        return f"ran out of memory (limit {format_size(self.limits.memory)})"
+
     def _memory_cap(self) -> str:
-        text = f"ran out of memory (limit {format_size(self.limits.memory)})"
+        text = self._memory_text()
         self._fire(NoteKind.MEMORY, text)
         return text
 
@@ -581,6 +588,11 @@ class Worker:
                 details="Your code was still running when the time limit passed: look for an infinite loop "
                         "(a while loop whose condition never changes) or far too many epochs.",
                 output=self.output.since(mark), notes=notes)
+        if self.cgroup is not None and self.cgroup.oom_kills() > before[0]:
+            # a process the student's code started was stopped at the memory cap while the call went on: said in
+            # the report (a note naming the cap), never silent
+            self._fire(NoteKind.MEMORY, f"a process your code started {self._memory_text()} and was stopped by the "
+                                        "system")
         if reply.get("integrity") and not self.tripped:
             self.tripped = str(reply["integrity"])[:300]
         if self.tripped:

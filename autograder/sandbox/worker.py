@@ -5,6 +5,9 @@ serves requests on the socket ``FD`` until it closes:
 
 1. on start it caps itself (the resource limits given, when the judge could not make a cgroup; hard limits, so
    student code cannot raise them), imports torch and the probes, and says ``{"status": "ready"}``;
+   It then snapshots torch's namespaces (:mod:`.pristine`); before and after every call, and after the import,
+   a change (a rebound ``Tensor.argmax``, a patched ``nn.Module.__call__``…) is undone and the reply carries
+   ``"integrity"`` (the judge withholds the project);
 2. ``{"import": [modules]}``: imports the student's files of the project, saying ``{"status": "importing",
    "module": name}`` before each, then ``{"status": "imported", "failed": {module: message}}``. A file that fails
    to import fails the same way, at once, whenever a probe needs it again;
@@ -183,13 +186,16 @@ def student_path(folder: str) -> None:
 def serve(conn: Connection, root: str, project: str, probes=None) -> None:
     import torch
 
+    from autograder.sandbox import pristine
     from autograder.sandbox.tripwire import Tripwire
     from autograder.sandbox.wire import decode
 
     probes = probes or load_kit(project)
+    pristine.snapshot()  # before any student file runs (a no-op when main took it already)
     context = Context(root, project)
     folder = (Path(root) / project).resolve()
     _send(conn, {"status": "ready"})
+    pending = ""  # torch found changed outside a call (while importing): reported with the next reply
     while True:
         try:
             request = decode(conn.recv_bytes())
@@ -197,7 +203,9 @@ def serve(conn: Connection, root: str, project: str, probes=None) -> None:
             return
         if "import" in request:
             _import(conn, context, list(request["import"]))
+            pending = pending or _torch_changed("while your files were imported")
             continue
+        seen = pending or _torch_changed("before a measurement")  # restored: the probe measures with torch's own
         # a probe module declares whether its probes run with autograd (project 2's framework: never, and its
         # calls run inside the tripwire, autograder/sandbox/tripwire.py)
         guard = None if probes.AUTOGRAD or request["probe"] in probes.TRIPWIRE_EXEMPT else Tripwire()
@@ -211,9 +219,25 @@ def serve(conn: Connection, root: str, project: str, probes=None) -> None:
             if isinstance(exc, KeyboardInterrupt):
                 raise
             reply = _error(exc, folder)
+        seen = seen or _torch_changed("during a call into your code")
         if guard is not None and guard.seen:
-            reply["integrity"] = guard.seen  # the judge withholds the project's points (autograder/integrity.py)
+            seen = seen or f"autograd during a call into your code: {guard.seen}"
+        if seen:
+            reply["integrity"] = seen  # the judge withholds the project's points (autograder/integrity.py)
+        pending = ""
         _send(conn, reply)
+
+
+def _torch_changed(when: str) -> str:
+    """What the student's code changed in torch since the snapshot (:mod:`autograder.sandbox.pristine`), in words,
+    with torch restored; "" when nothing."""
+    from autograder.sandbox import pristine
+
+    found = pristine.changes()
+    if not found:
+        return ""
+    pristine.restore()
+    return pristine.sighting(found, when)
 
 
 def cap_self(data: int | None, nproc: int | None) -> None:
@@ -242,6 +266,9 @@ def main(argv=None) -> None:
 
     torch.set_num_threads(args.threads)
     probes = load_kit(args.project)
+    from autograder.sandbox import pristine
+
+    pristine.snapshot()  # torch as the kit left it, before the project folder is even on sys.path
     student_path(str(Path(args.root) / args.project))
     serve(Connection(args.fd), args.root, args.project, probes)
 

@@ -175,6 +175,7 @@ def train_and_score(p1, probe, net, seed, data_seed):
     predictions = got["test"] if probe == "train_student" else got
     target = expect_tensor("predicted targets", predictions["target"], shape=test_target.shape)
     check_untrained(got, test_target, NETS[net].class_name)
+    check_scrambled(got, test_target, NETS[net].class_name)
     return float((target == test_target).double().mean()), got
 
 
@@ -188,6 +189,23 @@ def check_untrained(got, test_target, name: str) -> None:
                                              f"training (chance is about 55%; the limit is "
                                              f"{100 * thresholds.P1_UNTRAINED_LIMIT:.0f}%): an accuracy that training "
                                              "did not earn is withheld for your instructor's review")
+
+
+def check_scrambled(got, test_target, name: str) -> None:
+    """A trained net that keeps its accuracy once every parameter tensor's entries are shuffled did not get it from
+    its parameters (a lookup that ignores them, say): no accuracy points, status integrity. The probe shuffles a few
+    times; the lowest accuracy counts (an honest net is at chance in each)."""
+    draws = got["scrambled"]
+    require(isinstance(draws, list) and len(draws) > 0, f"{name}'s predictions with its parameters shuffled",
+            expected="a list of predictions", received=type(draws).__name__)
+    accuracy = min(float((expect_tensor(f"{name}'s predictions with its parameters shuffled", draw,
+                                        shape=test_target.shape) == test_target).double().mean()) for draw in draws)
+    if accuracy >= thresholds.P1_REPLACED_LIMIT:
+        raise StudentError(Status.INTEGRITY, f"{name} is still {100 * accuracy:.1f}% accurate on the test pairs with "
+                                             "every parameter tensor's entries shuffled (trained nets fall to chance, "
+                                             f"about 55%; the limit is {100 * thresholds.P1_REPLACED_LIMIT:.0f}%): an "
+                                             "accuracy that does not come from the trained parameters is withheld "
+                                             "for your instructor's review")
 
 
 @task("p1.accuracy.baseline", timeout=120)

@@ -14,6 +14,9 @@ from course.project1.spec import NETS, fixed_arguments, split_output
 
 AUTOGRAD = True  # the student's networks train with autograd
 TRIPWIRE_EXEMPT: frozenset[str] = frozenset()  # no tripwire: project 1 trains with autograd
+# the measuring methods, taken before any student file runs and called unbound: a class of the student's that
+# redefines them is not asked (the worker also restores torch's own before each call: autograder/sandbox/pristine.py)
+NUMEL, ARGMAX, FORWARD_HOOK = torch.Tensor.numel, torch.Tensor.argmax, torch.nn.Module.register_forward_hook
 
 
 def make_net(ctx, net: str, seed: int):
@@ -34,7 +37,7 @@ def forward(ctx, net, x, seed=0):
         swapped_target, swapped_digits = run_net(model, x[:, [1, 0]])
     return {"target": plain(target_logits), "digits": plain(digit_logits),
             "swapped_digits": plain(swapped_digits),
-            "n_params": sum(p.numel() for p in model.parameters())}
+            "n_params": sum(NUMEL(p) for p in model.parameters())}
 
 
 def sharing(ctx, net, x, seed=0):
@@ -47,7 +50,7 @@ def sharing(ctx, net, x, seed=0):
             def hook(mod, args, out, name=name):
                 first = args[0] if args and isinstance(args[0], torch.Tensor) else None
                 calls.setdefault(name, []).append(int(first.shape[0]) if first is not None else -1)
-            handles.append(module.register_forward_hook(hook))
+            handles.append(FORWARD_HOOK(module, hook))
     with torch.no_grad():
         run_net(model, x)
     for h in handles:
@@ -65,8 +68,9 @@ def _predict(model, x):
     model.eval()
     with torch.no_grad():
         target_logits, digit_logits = run_net(model, x)
-    return {"target": plain(target_logits.argmax(dim=1)),
-            "digits": plain(digit_logits.argmax(dim=2)) if digit_logits is not None else None}
+    with torch._C.DisableTorchFunctionSubclass():  # torch's own argmax, whatever class the logits are
+        return {"target": plain(ARGMAX(target_logits, dim=1)),
+                "digits": plain(ARGMAX(digit_logits, dim=2)) if digit_logits is not None else None}
 
 
 def untrained(model, x):
@@ -76,6 +80,31 @@ def untrained(model, x):
     predictions = _predict(model, x)["target"]
     model.train(was)
     return predictions
+
+
+SHUFFLES = 3  # draws of the shuffled-parameters check; the judge keeps the lowest accuracy
+
+
+def scrambled(model, x, seed):
+    """The net's target predictions with every parameter tensor's entries shuffled, for each of :data:`SHUFFLES`
+    seeded permutations (the buffers, BatchNorm's running statistics say, are kept): a net whose accuracy comes
+    from its trained parameters falls to chance in each (the judge withholds the accuracy of one that does not).
+    The parameters are put back after."""
+    saved = [p.detach().clone() for p in model.parameters()]
+    generator = torch.Generator().manual_seed(int(seed) * 7 + 3)
+    draws = []
+    try:
+        for _ in range(SHUFFLES):
+            with torch.no_grad():
+                for p, value in zip(model.parameters(), saved):
+                    flat = value.reshape(-1)
+                    p.copy_(flat[torch.randperm(flat.numel(), generator=generator)].reshape(p.shape))
+            draws.append(_predict(model, x)["target"])
+        return draws
+    finally:
+        with torch.no_grad():
+            for p, value in zip(model.parameters(), saved):
+                p.copy_(value)
 
 
 def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, batch_size, lr,
@@ -96,7 +125,7 @@ def train_kit(ctx, net, train_input, train_target, train_classes, test_input, *,
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
-    return {**_predict(model, test_input), "untrained": before}
+    return {**_predict(model, test_input), "untrained": before, "scrambled": scrambled(model, test_input, seed)}
 
 
 def train_student(ctx, net, train_input, train_target, train_classes, test_input, *, epochs, seed):
@@ -114,7 +143,8 @@ def train_student(ctx, net, train_input, train_target, train_classes, test_input
     return {"test": _predict(model, test_input), "train": _predict(model, train_input),
             "history_ok": history_ok, "history_len": len(history) if history_ok else -1,
             "history_repr": repr(history)[:200],
-            "student_train_accuracy": float(student_train_accuracy), "untrained": before}
+            "student_train_accuracy": float(student_train_accuracy), "untrained": before,
+            "scrambled": scrambled(model, test_input, seed)}
 
 
 def started(ctx):
