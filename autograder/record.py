@@ -220,16 +220,10 @@ class Measure:
                                              str(data.get("unit", "%")), str(data.get("what", "test accuracy")))
 
 
-@dataclass
-class CaseResult:
-    """One grading test's outcome (a task has one or more cases), with the judge's measure if it has one."""
+class _Measured:
+    """The margin and near miss of a result's measure (none without one)."""
 
-    task: str
-    test: str
-    status: Status
-    feedback: str = ""
-    seconds: float = 0.0
-    measure: Measure | None = None
+    measure: Measure | None
 
     @property
     def margin(self) -> float | None:
@@ -241,7 +235,19 @@ class CaseResult:
 
 
 @dataclass
-class TaskResult:
+class CaseResult(_Measured):
+    """One grading test's outcome (a task has one or more cases), with the judge's measure if it has one."""
+
+    task: str
+    test: str
+    status: Status
+    feedback: str = ""
+    seconds: float = 0.0
+    measure: Measure | None = None
+
+
+@dataclass
+class TaskResult(_Measured):
     """A task's points and status over its cases."""
 
     task: str
@@ -255,14 +261,6 @@ class TaskResult:
     passed: int
     feedback: str = ""
     measure: Measure | None = None  # the case's measure closest to (or furthest below) its threshold
-
-    @property
-    def margin(self) -> float | None:
-        return None if self.measure is None else self.measure.margin
-
-    @property
-    def near_miss(self) -> bool:
-        return self.measure is not None and self.measure.near_miss
 
     @property
     def points_lost(self) -> float:
