@@ -10,11 +10,15 @@ threshold in force and the margin between the worst run and the threshold.
     python scripts/calibrate_thresholds.py --family --seeds 5     # + tests/fixtures/family*/ (issue 23)
     python scripts/calibrate_thresholds.py --impl mine=path/to/submission --seeds 1   # PATH holds project1/
     python scripts/calibrate_thresholds.py --family --only train_model --seeds 3 --train-model-epochs 8
+    python scripts/calibrate_thresholds.py --family --only kit --epochs 8 --first-seed 1000 --seeds 5 \
+        --log docs/calibration-family.jsonl      # appends a line per run: a long calibration in pieces
+    python scripts/calibrate_thresholds.py --table docs/calibration-family.jsonl --epochs 8   # design x seed table
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import sys
 import time
@@ -92,7 +96,43 @@ def threshold_of(key: str) -> float:
     return thresholds.P2_CIRCLE["threshold"] if key == "circle" else thresholds.P1["thresholds"][key]
 
 
+def protocol(project: str) -> dict:
+    """What decides a run's figures besides the implementation and the seed (a logged run is only compared with
+    runs of the same protocol)."""
+    if project == "project2":
+        return {k: v for k, v in thresholds.P2_CIRCLE.items() if k != "threshold"}
+    return {"epochs": thresholds.P1["epochs"], "batch_size": thresholds.P1["batch_size"], "lr": thresholds.P1["lr"],
+            "aux_weight": thresholds.P1["aux_weight"], "train_model_epochs": thresholds.P1["train_model_epochs"]}
+
+
+def table(path: Path) -> int:
+    """The pass rates (runs at or above the threshold in force) and the worst run per design and probe, of the logged runs whose
+    protocol is the one in force; a probe's runs count only where they were measured (``--only``)."""
+    want = protocol("project1")
+    rates: dict[str, dict[str, list[float]]] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        record = json.loads(line)
+        if record["project"] != "project1":
+            continue
+        same = {k: record["protocol"].get(k) == want[k] for k in want}
+        for key, value in record["runs"].items():
+            relevant = ("train_model_epochs",) if key == "train_model" else ("epochs", "batch_size", "lr", "aux_weight")
+            if all(same[k] for k in relevant):
+                rates.setdefault(record["impl"], {}).setdefault(key, []).append(value)
+    keys = ("baseline", "siamese", "aux", "train_model")
+    print(f"protocol {want}; thresholds {thresholds.P1['thresholds']}; a cell: runs at or above the threshold / "
+          "runs (the worst run, %)")
+    print("| design | " + " | ".join(keys) + " |")
+    print("|---|" + "---:|" * len(keys))
+    for impl in sorted(rates, key=lambda name: (name.startswith("family_faults/"), name)):
+        cells = [f"{sum(v >= threshold_of(key) for v in r)}/{len(r)} ({100 * min(r):.1f})"
+                 if (r := rates[impl].get(key)) else "" for key in keys]
+        print(f"| {impl} | " + " | ".join(cells) + " |")
+    return 0
+
+
 def main(argv=None) -> int:
+    global FIRST_SEED
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=2, help="workers at a time (default 2)")
@@ -107,7 +147,21 @@ def main(argv=None) -> int:
                         help="project 1 only, and only the kit's three nets or only the student's train_model")
     parser.add_argument("--train-model-epochs", type=int, default=None, metavar="N",
                         help=f"the epoch budget of p1.train_model (default {thresholds.P1['train_model_epochs']})")
+    parser.add_argument("--epochs", type=int, default=None, metavar="N",
+                        help=f"the epochs of the kit's protocol for the three nets (default {thresholds.P1['epochs']})")
+    parser.add_argument("--first-seed", type=int, default=FIRST_SEED, metavar="S",
+                        help=f"the first calibration seed (default {FIRST_SEED}): continue a run in pieces")
+    parser.add_argument("--log", default=None, metavar="FILE.jsonl",
+                        help="append each run (implementation, seed, protocol, accuracies) as one JSON line, as it ends")
+    parser.add_argument("--table", default=None, metavar="FILE.jsonl",
+                        help="run nothing: print the design x probe pass rates of the runs logged in FILE under the "
+                             "protocol given (--epochs, --train-model-epochs) and the thresholds in force")
     args = parser.parse_args(argv)
+    if args.epochs is not None:
+        thresholds.P1["epochs"] = args.epochs
+    if args.table:
+        return table(Path(args.table))
+    FIRST_SEED = args.first_seed
     if args.train_model_epochs is not None:
         thresholds.P1["train_model_epochs"] = args.train_model_epochs
     if args.only:
@@ -134,6 +188,10 @@ def main(argv=None) -> int:
         for impl, project, seed, got, took in pool.map(lambda job: one(*job), jobs):
             print(f"{impl:<9} {project} seed {seed}: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in got.items())
                   + f"  ({took:.1f} s)", flush=True)
+            if args.log:
+                with open(args.log, "a", encoding="utf-8") as log:
+                    log.write(json.dumps({"impl": impl, "project": project, "seed": seed, "protocol": protocol(project),
+                                          "runs": got, "seconds": round(took, 1)}) + "\n")
             for key, value in got.items():
                 runs.setdefault((impl, key), []).append(value)
             seconds.setdefault((impl, project), []).append(took)
