@@ -63,7 +63,7 @@ class SandboxedExecute(Execute):
         with tempfile.TemporaryDirectory(prefix="autograder-notebook-") as tmp:
             copy = Path(tmp) / folder.name
             copy_files(folder, [f for f in tree_files(folder) if str(f) not in (IN, OUT)], copy)
-            launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV)
+            launch = Launch.prepare(sandbox, copy, env=KERNEL_ENV, hide_data=False)  # the notebook loads MNIST
             inside = f"{launch.root}/{folder.name}"
             kernel = checks.kernel_notebook(nb, inside, gradebook_sources(resources))
             (copy / kernel.capture_name).unlink(missing_ok=True)

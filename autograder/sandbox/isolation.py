@@ -173,10 +173,11 @@ def _device_binds() -> list[str]:
 
 
 def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env: dict[str, str],
-            argv: list[str], disk_size: int | None = None) -> list[str]:
+            argv: list[str], disk_size: int | None = None, hide_data: bool = True) -> list[str]:
     """The bwrap command that runs ``argv`` with ``project_copy`` at ``/submission/<project>`` (read-write); with
     ``disk_size``, ``/submission`` is a tmpfs of that many bytes instead, with ``project_copy`` read-only at
-    ``/handed-in/<project>`` for the process to copy (what it writes then stops at the cap)."""
+    ``/handed-in/<project>`` for the process to copy (what it writes then stops at the cap). ``hide_data``: every
+    folder of :func:`data_folders` masked (a worker); False for a process that loads its own data (a notebook)."""
     kit_args, pythonpath = _kit_binds()
     if disk_size is None:
         project_args = ["--bind", str(project_copy), f"{SANDBOX_ROOT}/{project}"]
@@ -188,7 +189,7 @@ def command(bwrap: str, *, project_copy: Path, project: str, tmp_size: int, env:
             "--hostname", "sandbox", *_system_binds(),
             "--size", str(tmp_size), "--tmpfs", "/tmp",  # first: the kit or Python may live under the host's /tmp
             *_python_binds(), *_mask_binds(), *kit_args]
-    args += [*_data_masks(args), "--proc", "/proc", "--dev", "/dev", *_device_binds(),
+    args += [*(_data_masks(args) if hide_data else []), "--proc", "/proc", "--dev", "/dev", *_device_binds(),
             *project_args,
             "--chdir", f"{SANDBOX_ROOT}/{project}", "--clearenv"]
     full_env = {"PATH": "/usr/local/bin:/usr/bin:/bin", "HOME": "/tmp", "TMPDIR": "/tmp", "LANG": "C.UTF-8",

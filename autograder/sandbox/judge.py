@@ -36,7 +36,7 @@ from pathlib import Path
 from autograder import escape, integrity
 from autograder.record import Note, NoteKind, Status
 from autograder.sandbox import account, cgroups, isolation, procs, wire
-from autograder.sandbox.limits import Limits, format_size
+from autograder.sandbox.limits import Limits, cpu_seconds, format_size
 from autograder.sandbox.wire import decode, encode
 from autograder.sandbox.worker import footprint
 from course.errors import CourseError
@@ -143,8 +143,7 @@ their caps."""
     @property
     def cpu_seconds(self) -> float:
         """The CPU time of one process of a student uid: the submission's time, a start and an import."""
-        lim = self.limits
-        return lim.submission_seconds + lim.startup_seconds + lim.import_seconds
+        return cpu_seconds(self.limits)
 
 
 class Budget:
@@ -217,9 +216,13 @@ class Launch:
     disk: int | None = None  # in bubblewrap: ``folder`` is read-only and the process copies it into a capped tmpfs
     student: account.Account | None = None  # the student uid it runs as
     escaped: list[str] = field(default_factory=list)  # processes of the student uid that survived :meth:`close`
+    # in bubblewrap, every copy of MNIST hidden (isolation.data_folders): a worker gets its data from the judge; a
+    # notebook loads its own (its autograded answers measure no accuracy, so it has nothing to look up)
+    hide_data: bool = True
 
     @classmethod
-    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None) -> Launch:
+    def prepare(cls, sandbox: Sandbox, folder: Path, env: dict | None = None, disk: int | None = None,
+                hide_data: bool = True) -> Launch:
         """For a process on ``folder``; as a student uid, ``folder``'s parent (a folder of the grader's that holds
         only the copy) is given to the uid, with a private ``.home`` there (its ``HOME`` and ``TMPDIR``)."""
         lim = sandbox.limits
@@ -234,7 +237,7 @@ class Launch:
             account.give(folder.parent, user)
             base = {key: value.replace("/tmp/", f"{home}/", 1) if value.startswith("/tmp/") else value
                     for key, value in base.items()}  # the kernel's runtime folders: private, not the shared /tmp
-        return cls(sandbox, folder, cgroups.create(lim.memory, lim.processes), base, disk, user)
+        return cls(sandbox, folder, cgroups.create(lim.memory, lim.processes), base, disk, user, hide_data=hide_data)
 
     @property
     def root(self) -> str:
@@ -254,7 +257,7 @@ class Launch:
         if self.sandbox.bwrap:
             command = isolation.command(self.sandbox.bwrap, project_copy=self.folder, project=self.folder.name,
                                         tmp_size=self.sandbox.limits.tmp, env=self.env, argv=argv,
-                                        disk_size=self.disk)
+                                        disk_size=self.disk, hide_data=self.hide_data)
         else:
             command = list(argv)
         if self.cgroup is not None and self.student is None:

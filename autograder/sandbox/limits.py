@@ -98,6 +98,12 @@ def process_timeout(limits: Limits, scale: float = 1.0) -> float:
         + PROCESS_MARGIN
 
 
+def cpu_seconds(limits: Limits) -> float:
+    """The CPU time one process of a student uid may use (``RLIMIT_CPU`` where no namespace can bound it): the
+    submission's time, a worker's start and an import."""
+    return limits.submission_seconds + limits.startup_seconds + limits.import_seconds
+
+
 def task_timeout(limits: Limits, task_limit: float, scale: float = 1.0) -> float:
     """Seconds one grading test may run before pytest-timeout stops it: a few calls within the task's limit
     (``task_limit``), plus a worker's start and import, and a margin; scaled by ``scale``."""
