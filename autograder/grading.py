@@ -11,6 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
+from autograder import seeds
 from autograder.record import GradeReport
 from course.errors import CourseError
 
@@ -24,22 +25,15 @@ def suite_options(limits, limit_scale: float, sandbox: str) -> list[str]:
     return ["--sandbox", sandbox, "--limit-scale", f"{limit_scale:g}", *limits.as_args()]
 
 
-SEED_ENV = ("AUTOGRADER_SEED", "AUTOGRADER_DATA_SEED")  # as the plugin reads them (autograder.plugin.SEED_ENV)
-
-
 def seed_options(seed: int | None) -> list[str]:
     """``--seed N`` for the grading process: ``seed``, else ``$AUTOGRADER_SEED``, else ``$AUTOGRADER_DATA_SEED``;
     none without any (the kit's public seed). Passed explicitly, so that the seed enters the class's grading digest
     (a regrade under another seed is no cache hit) and reaches every grading process, Dask workers included."""
     if seed is None:
-        for name in SEED_ENV:
-            value = os.environ.get(name, "").strip()
-            if value:
-                try:
-                    seed = int(value)
-                except ValueError:
-                    raise CourseError(f"{name} must be a whole number (the grading seed), got {value!r}") from None
-                break
+        try:
+            seed = seeds.from_env()
+        except ValueError as exc:
+            raise CourseError(f"{exc} (the grading seed)") from None
     return [] if seed is None else ["--seed", str(seed)]
 
 

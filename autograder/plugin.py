@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder import integrity, rubric
+from autograder import integrity, rubric, seeds
 from autograder.expect import GradingFailure
 from autograder.record import Benchmark, CaseResult, GradeReport, ImportProblem, Measure, Note, NoteKind, Status
 from autograder.sandbox.judge import Budget, GraderError, Sandbox, StudentError, Worker
@@ -80,7 +80,7 @@ def pytest_addoption(parser):
                     help="run student code in bubblewrap: auto (where it runs), require (or stop), off")
     group.addoption("--exit-with-parent", type=int, default=None, metavar="PID",
                     help="stop grading (and every worker) once this process's parent is no longer PID")
-    group.addoption("--seed", "--data-seed", dest="seed", type=int, default=None, metavar="N",
+    group.addoption("--seed", "--data-seed", dest="seed", type=seeds.parse, default=None, metavar="N",
                     help="the grading seed: draws project 1's training and test pairs and the nets' initialisation "
                          "(default: $AUTOGRADER_SEED, else $AUTOGRADER_DATA_SEED, else the kit's public, calibrated "
                          "seed); the instructor's own, never in the student bundle. --seed N replays calibration "
@@ -154,20 +154,16 @@ def _hidden(item) -> bool:
     return marker is not None and rubric.BY_ID[marker.args[0]].visibility == "hidden"
 
 
-SEED_ENV = ("AUTOGRADER_SEED", "AUTOGRADER_DATA_SEED")  # the grading seed from the environment, first found wins
-
-
 def grading_seed(config) -> int | None:
     """The grading seed that replaces the kit's public one: ``--seed`` (alias ``--data-seed``), else
     ``$AUTOGRADER_SEED``, else ``$AUTOGRADER_DATA_SEED`` (the instructor's, kept out of the student bundle), else
     None. Recorded in the grade report (``data_seed``)."""
     chosen = config.getoption("seed", None)
-    for name in SEED_ENV:
-        if chosen is None and os.environ.get(name, "").strip():
-            try:
-                chosen = int(os.environ[name])
-            except ValueError:
-                raise pytest.UsageError(f"{name} must be a whole number (the grading seed)") from None
+    if chosen is None:
+        try:
+            chosen = seeds.from_env()
+        except ValueError as exc:
+            raise pytest.UsageError(str(exc)) from None
     config.stash[STATE].data_seed = chosen
     return chosen
 

@@ -4,19 +4,22 @@ wrote it, the grading seed (--seed), the parameter rule, and feedback with figur
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import types
 from pathlib import Path
 
 import pytest
 import torch
 
-from autograder import grading, rubric, thresholds
+from autograder import grading, rubric, seeds, thresholds
 from autograder.batch.digest import grading_digest
 from autograder.batch.outputs import gradescope_results, measure_rows, student_view, write_feedback
 from autograder.batch.store import Record, RowStatus
 from autograder.record import NEAR_MISS, CaseResult, GradeReport, Measure, SchemaError, Status
 from autograder.report import fix_first, render, score
 from autograder.sandbox.probes import project1 as probes
+from course.errors import CourseError
 from course.project1.spec import (
     PARAMETER_CEILING,
     PARAMETER_FACTOR,
@@ -103,7 +106,7 @@ def test_the_budget_of_train_model_is_its_own():
 
 
 def test_the_grading_seed_comes_from_the_option_else_the_environment(monkeypatch):
-    for name in grading.SEED_ENV:
+    for name in seeds.ENV:
         monkeypatch.delenv(name, raising=False)
     assert grading.seed_options(None) == []
     assert grading.seed_options(7) == ["--seed", "7"]
@@ -112,6 +115,22 @@ def test_the_grading_seed_comes_from_the_option_else_the_environment(monkeypatch
     monkeypatch.setenv("AUTOGRADER_SEED", "12")
     assert grading.seed_options(None) == ["--seed", "12"]
     assert grading.seed_options(7) == ["--seed", "7"]
+
+
+def test_a_seed_that_is_no_seed_is_a_usage_error_that_says_why(monkeypatch):
+    for bad in ("abc", "-3", str(2**62 + 1), "1.5"):
+        with pytest.raises(ValueError, match="grading seed"):
+            seeds.parse(bad)
+    assert seeds.parse(" 42 ") == 42
+    monkeypatch.setenv("AUTOGRADER_SEED", "-1")
+    with pytest.raises(CourseError, match=r"\$AUTOGRADER_SEED: the grading seed must be between"):
+        grading.seed_options(None)
+    for command in ("check", "grade"):
+        done = subprocess.run([sys.executable, "-m", "autograder", command, "--seed", "-3", "."],
+                              capture_output=True, text=True, timeout=120, cwd=KIT)
+        assert done.returncode == 2 and "the grading seed must be between 0 and 2**62, got -3" in done.stderr, \
+            done.stderr
+        assert "Traceback" not in done.stderr
 
 
 def test_a_new_seed_is_a_new_grading_digest():

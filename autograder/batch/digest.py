@@ -34,7 +34,8 @@ GRADED = (
     "autograder/record.py",          # statuses, their severities and flags, the report's JSON
     "autograder/integrity.py",       # what withholds a project's points
     "autograder/escape.py",          # what the student's code wrote, made safe in the judge's messages
-    "autograder/grading.py",         # the grading process's command line and options
+    "autograder/grading.py",
+    "autograder/seeds.py",           # the grading seed: how it is read and checked         # the grading process's command line and options
     "autograder/rubric.py",
     "autograder/thresholds.py",
     "autograder/expect.py",

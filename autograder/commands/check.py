@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sys
 
+from autograder import seeds
 from autograder.grading import grade, seed_options, suite_options
 from course.errors import CourseError
 from course.files import write_json
@@ -35,7 +36,7 @@ def add_arguments(parser) -> None:
                         help="exit status 1 unless every selected task earns all its points")
     parser.add_argument("--no-bench", action="store_true",
                         help="skip the benchmark tasks (p2.bench.*: no points, a few seconds of timing)")
-    parser.add_argument("--seed", type=int, default=None, metavar="N",
+    parser.add_argument("--seed", type=seeds.argument, default=None, metavar="N",
                         help="grade with seed N instead of the kit's (project 1's pairs and nets): replays seed N of "
                              "scripts/calibrate_thresholds.py; the report records it")
     parser.add_argument("-v", "--verbose", action="store_true", help="show pytest's own output as it runs")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from autograder import seeds
 from autograder.commands.check import add_sandbox_arguments, limits_of
 from autograder.commands.similarity import add_similarity_options
 from course.errors import CourseError
@@ -39,7 +40,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--no-progress", action="store_true", help="plain lines instead of a progress bar")
     parser.add_argument("--no-bench", action="store_true",
                         help="skip the benchmark tasks (p2.bench.*: no points, about 4 s per submission)")
-    parser.add_argument("--seed", type=int, default=None, metavar="N",
+    parser.add_argument("--seed", type=seeds.argument, default=None, metavar="N",
                         help="the grading seed (project 1's pairs and nets; default $AUTOGRADER_SEED, else "
                              "$AUTOGRADER_DATA_SEED, else the kit's public seed); recorded in every report, and part "
                              "of the grading digest: a new seed regrades everyone")
