@@ -63,3 +63,16 @@ def atomic_write(path: str | os.PathLike, data: bytes | str, *, mode: int = 0o64
 def write_json(path: str | os.PathLike, value, *, indent: int = 2) -> Path:
     """``value`` as JSON at ``path``, atomically."""
     return atomic_write(path, json.dumps(value, indent=indent) + "\n")
+
+
+def append_line(path: str | os.PathLike, line: str, *, mode: int = 0o644) -> Path:
+    """Append one line of text (UTF-8, a newline added) to ``path`` in a single ``O_APPEND`` write, so that a run
+    stopped between lines leaves every earlier line whole (a log read line by line); folders are created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, mode & ~_umask())
+    try:
+        os.write(fd, (line.rstrip("\n") + "\n").encode("utf-8"))
+    finally:
+        os.close(fd)
+    return path

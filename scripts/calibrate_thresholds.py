@@ -33,7 +33,7 @@ from autograder.integrity import perturb  # noqa: E402
 from autograder.plugin import derived_seed  # noqa: E402
 from autograder.sandbox.judge import Worker  # noqa: E402
 from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: E402
-from course.files import write_json  # noqa: E402
+from course.files import append_line, write_json  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
 FAMILY = ("family", "family_faults")  # tests/fixtures/<these>/<design>/project1: the calibration family (issue 23)
@@ -189,9 +189,8 @@ def main(argv=None) -> int:
             print(f"{impl:<9} {project} seed {seed}: " + ", ".join(f"{k} {100 * v:.1f}%" for k, v in got.items())
                   + f"  ({took:.1f} s)", flush=True)
             if args.log:
-                with open(args.log, "a", encoding="utf-8") as log:
-                    log.write(json.dumps({"impl": impl, "project": project, "seed": seed, "protocol": protocol(project),
-                                          "runs": got, "seconds": round(took, 1)}) + "\n")
+                append_line(args.log, json.dumps({"impl": impl, "project": project, "seed": seed,
+                                                  "protocol": protocol(project), "runs": got, "seconds": round(took, 1)}))
             for key, value in got.items():
                 runs.setdefault((impl, key), []).append(value)
             seconds.setdefault((impl, project), []).append(took)
