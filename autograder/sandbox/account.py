@@ -39,6 +39,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from autograder.sandbox import isolation
+
 BASE_UID = 61000
 COUNT = 64                      # uids BASE_UID … BASE_UID + COUNT - 1
 LIBRARY_ROOM = 4 * 2**30        # address space beyond the memory cap: the mappings of Python, torch and their libraries
@@ -228,21 +230,17 @@ def _copy_tree(source: Path, target: Path) -> None:
 
 @functools.lru_cache(maxsize=1)
 def worker_kit() -> str:
-    """A root-owned, read-only copy of what the worker imports of the kit (``course/``, ``autograder/__init__.py``,
-    ``autograder/sandbox/``), made once per grading process and removed at its exit; its folder goes on the
-    worker's ``PYTHONPATH``. No hidden test, threshold, seed or rubric is in it, and no ``__pycache__`` may be
-    written there."""
-    import autograder
-    import course
-
-    grader = Path(autograder.__file__).resolve().parent
-    kit = Path(course.__file__).resolve().parent
+    """A root-owned, read-only copy of what the worker imports of the kit (:func:`.isolation.worker_kit`), made once
+    per grading process and removed at its exit; its folder goes on the worker's ``PYTHONPATH``. No hidden test,
+    threshold, seed or rubric is in it, and no ``__pycache__`` may be written there."""
     top = Path(tempfile.mkdtemp(prefix="autograder-worker-kit-"))
     atexit.register(shutil.rmtree, top, True)
-    (top / "autograder").mkdir()
-    shutil.copyfile(grader / "__init__.py", top / "autograder" / "__init__.py")
-    _copy_tree(grader / "sandbox", top / "autograder" / "sandbox")
-    _copy_tree(kit, top / "course")
+    for path, name in isolation.worker_kit():
+        (top / name).parent.mkdir(parents=True, exist_ok=True)
+        if path.is_dir():
+            _copy_tree(path, top / name)
+        else:
+            shutil.copyfile(path, top / name)
     for folder, _dirs, files in os.walk(top):
         os.chmod(folder, 0o755)
         for name in files:

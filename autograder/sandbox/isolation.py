@@ -116,15 +116,25 @@ def _mask_binds() -> list[str]:
     return args
 
 
-def _kit_binds() -> tuple[list[str], list[str]]:
-    """The kit's packages the worker imports (``course``, ``autograder/__init__.py``, ``autograder/sandbox``), with
-    the rest of ``autograder/`` masked; and the folders to put on the worker's PYTHONPATH."""
+def worker_kit() -> list[tuple[Path, str]]:
+    """What the worker imports of the kit, and nothing else of it (no suite, threshold, seed or rubric): each as its
+    path here and its name below the import root (``autograder/__init__.py``, ``autograder/sandbox``, ``course``).
+    Bubblewrap binds these (:func:`_kit_binds`); the student-uid mode copies them
+    (:func:`autograder.sandbox.account.worker_kit`)."""
     grader = Path(autograder.__file__).resolve().parent
     kit = Path(course.__file__).resolve().parent
-    args = ["--tmpfs", str(grader),
-            "--ro-bind", str(grader / "__init__.py"), str(grader / "__init__.py"),
-            "--ro-bind", str(grader / "sandbox"), str(grader / "sandbox"),
-            "--ro-bind", str(kit), str(kit)]
+    return [(grader / "__init__.py", "autograder/__init__.py"), (grader / "sandbox", "autograder/sandbox"),
+            (kit, "course")]
+
+
+def _kit_binds() -> tuple[list[str], list[str]]:
+    """The kit's packages the worker imports (:func:`worker_kit`), with the rest of ``autograder/`` masked; and the
+    folders to put on the worker's PYTHONPATH."""
+    grader = Path(autograder.__file__).resolve().parent
+    kit = Path(course.__file__).resolve().parent
+    args = ["--tmpfs", str(grader)]
+    for path, _name in worker_kit():
+        args += ["--ro-bind", str(path), str(path)]
     return args, sorted({str(grader.parent), str(kit.parent)})
 
 
