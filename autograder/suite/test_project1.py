@@ -236,30 +236,39 @@ def check_accuracy(p1, net, config):
                   "shapes between layers" + (", and that the digit logits are trained" if net == "aux" else ""))
 
 
-@task("p1.train_model", timeout=240)  # the student's own recipe: batch size and width are theirs
+@task("p1.train_model", timeout=240)  # the student's own recipe: batch size and width are theirs; per run
 def test_train_model(p1, request):
-    drawn = data_seed(request.config, PROTOCOL["seed"]) + 1
-    accuracy, got = train_and_score(p1, "train_student", "aux", init_seed(request.config, PROTOCOL["seed"]) + 1, drawn)
-    epochs = PROTOCOL["train_model_epochs"]
+    epochs, threshold = PROTOCOL["train_model_epochs"], PROTOCOL["thresholds"]["train_model"]
     fixed = (f"the kit fixed the data ({PROTOCOL['pairs']} training pairs), the net (your AuxiliaryNet), "
              f"epochs={epochs} and the seed; the optimiser, learning rate, batch size and aux_weight were your "
              "train_model's own defaults")
-    require(got["history_ok"] and got["history_len"] == epochs,
-            f"train_model(..., epochs={epochs}) returns its history", expected=f"a list of {epochs} "
-            "dicts with a 'loss' entry", received=got["history_repr"])
-    threshold = PROTOCOL["thresholds"]["train_model"]
-    p1.measure(accuracy, threshold, what=f"test accuracy after your train_model ({epochs} epochs, your own defaults)")
-    require(accuracy >= threshold,
-            f"AuxiliaryNet trained by your own train_model in {epochs} epochs ({fixed}): test accuracy",
-            expected=f"≥ {100 * threshold:.1f}%", received=f"{100 * accuracy:.1f}%",
+    runs = []
+    for attempt in range(PROTOCOL["train_model_runs"]):  # a run that falls short gets another draw: the better counts
+        drawn = data_seed(request.config, PROTOCOL["seed"]) + 1 + attempt
+        accuracy, got = train_and_score(p1, "train_student", "aux",
+                                        init_seed(request.config, PROTOCOL["seed"]) + 1 + attempt, drawn)
+        require(got["history_ok"] and got["history_len"] == epochs,
+                f"train_model(..., epochs={epochs}) returns its history", expected=f"a list of {epochs} "
+                "dicts with a 'loss' entry", received=got["history_repr"])
+        train_target = pairs(PROTOCOL["pairs"], drawn)[1]
+        kit = float((got["train"]["target"] == train_target).double().mean())
+        require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
+                expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",
+                cause="accuracy must put the model in eval mode and return the fraction of correct targets")
+        runs.append(accuracy)
+        if accuracy >= threshold:
+            break
+    best = max(runs)
+    shown = " and ".join(f"{100 * a:.1f}%" for a in runs)
+    what = f"test accuracy after your train_model ({epochs} epochs, your own defaults"
+    p1.measure(best, threshold, what=what + (f"; the better of {len(runs)} runs: {shown})" if len(runs) > 1 else ")"))
+    require(best >= threshold,
+            f"AuxiliaryNet trained by your own train_model in {epochs} epochs ({fixed}): test accuracy"
+            + (f", {len(runs)} runs with different initialisations and data" if len(runs) > 1 else ""),
+            expected=f"≥ {100 * threshold:.1f}%", received=shown,
             cause=f"your loop, with its own defaults, does not train the net far enough in {epochs} epochs: check "
                   "that it steps the optimiser and zeroes the gradients every mini-batch, trains on pair_loss, walks "
                   "over every mini-batch of every epoch, and that its default learning rate suits its optimiser")
-    train_target = pairs(PROTOCOL["pairs"], drawn)[1]
-    kit = float((got["train"]["target"] == train_target).double().mean())
-    require(abs(got["student_train_accuracy"] - kit) < 1e-6, "accuracy(model, train_input, train_target)",
-            expected=f"{kit:.4f} (a fraction in [0, 1])", received=f"{got['student_train_accuracy']:.4f}",
-            cause="accuracy must put the model in eval mode and return the fraction of correct targets")
 
 
 ### BEGIN HIDDEN TESTS
