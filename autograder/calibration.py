@@ -14,6 +14,8 @@ A run counts only under the protocol in force (a log may hold runs of other epoc
 from __future__ import annotations
 
 import json
+import math
+import statistics
 from dataclasses import dataclass
 from pathlib import Path
 from typing import cast
@@ -134,6 +136,59 @@ def violations(runs: dict[str, dict[int, dict[str, float]]], designs: list[str])
                 found.append(f"{impl} {probe}: passes {cell} at {100 * threshold(probe):.0f}%: the verdict agrees "
                              f"at {cell.agree()} of {cell.runs} seeds, {AGREE} of {SEEDS} needed")
     return found
+
+
+MARGIN = 0.03  # at least this far below a correct design's worst run (or 2 standard deviations, if more)
+SEPARATION = 2.0  # a threshold moved up to catch a fault stays this many standard deviations from both sides
+
+
+def _figures(seeds: dict[int, dict[str, float]], probe: str) -> list[float]:
+    return [verdict_value(by_probe, probe) for by_probe in seeds.values() if probe in by_probe]
+
+
+def proposed(runs: dict[str, dict[int, dict[str, float]]]) -> dict[str, float]:
+    """Each probe's threshold by the kit's rule (docs/calibration.md):
+
+    1. the floor: the lowest, over the correct designs, of (the worst run − max(:data:`MARGIN`, 2 × the design's
+       standard deviation over the seeds)), rounded down to a whole percent;
+    2. a fault that the floors let through at more than one seed in 20 is given to the network probe that
+       separates it best from the correct designs: the threshold rises to the point as many standard deviations
+       above the fault's mean as below the nearest correct design's, rounded to a whole percent, if that is at
+       least :data:`SEPARATION` standard deviations each side (else it stays: :func:`violations` reports the fault).
+
+    ``p1.train_model``'s runs are the figures it is decided on (the better of two where the first falls short)."""
+    correct = {impl: seeds for impl, seeds in runs.items() if not impl.startswith(FAULT)}
+    out = {}
+    for probe in PROBES:
+        floors = [min(v) - max(MARGIN, 2 * statistics.pstdev(v)) for seeds in correct.values()
+                  if (v := _figures(seeds, probe))]
+        out[probe] = math.floor(100 * min(floors) + 1e-9) / 100
+    saved = dict(cast(dict[str, float], thresholds.P1["thresholds"]))
+    try:
+        for fault in sorted(impl for impl in runs if impl.startswith(FAULT)):
+            cast(dict, thresholds.P1["thresholds"]).update(out)
+            hit, seen = caught(runs[fault])
+            if not seen or hit >= AGREE * seen / SEEDS:
+                continue
+            best: tuple[float, str, float] | None = None  # (separation, probe, threshold)
+            for probe in ("baseline", "siamese", "aux"):
+                bad = _figures(runs[fault], probe)
+                mu_f, sd_f = statistics.mean(bad), statistics.pstdev(bad)
+                sides = []
+                for seeds in correct.values():
+                    good = _figures(seeds, probe)
+                    mu_d, sd_d = statistics.mean(good), statistics.pstdev(good)
+                    point = (mu_d * sd_f + mu_f * sd_d) / (sd_d + sd_f)
+                    sides.append(((mu_d - point) / sd_d, point))
+                z, point = min(sides)
+                if best is None or z > best[0]:
+                    best = (z, probe, round(100 * point) / 100)
+            if best is not None and best[0] >= SEPARATION and best[2] > out[best[1]]:
+                out[best[1]] = best[2]
+    finally:
+        cast(dict, thresholds.P1["thresholds"]).clear()
+        cast(dict, thresholds.P1["thresholds"]).update(saved)
+    return out
 
 
 def markdown(runs: dict[str, dict[int, dict[str, float]]]) -> list[str]:

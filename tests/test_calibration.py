@@ -95,3 +95,8 @@ def test_a_run_of_another_protocol_is_left_out(tmp_path):
 @pytest.mark.parametrize("name", DESIGNS)
 def test_every_design_of_the_family_is_logged(name):
     assert name in calibration.load(LOG), f"{name} has no run under the protocol in force in {LOG.name}"
+
+
+def test_the_thresholds_in_force_are_the_rules_on_the_log():
+    """No hand-set figure: each project-1 threshold is what the calibration rule gives on the logged runs."""
+    assert thresholds.P1["thresholds"] == calibration.proposed(calibration.load(LOG))

@@ -71,6 +71,7 @@ NOT_GRADING = (
     "autograder/gradescope.py",          # arranges a Gradescope upload, then grades like the batch
     "autograder/gradescope_build.py",    # the zip for Gradescope
     "autograder/release.py",             # solutions/ -> assignments/ and the student bundle
+    "autograder/calibration.py",         # the seed-stability rule over a calibration log (scripts, kit tests)
     "autograder/lms/*.py",               # an LMS download -> one folder per student (their files are hashed)
     "autograder/semester/*.py",          # late policy, roster, overrides, exports: applied after grading
     "autograder/commands/*.py",
