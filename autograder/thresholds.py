@@ -8,7 +8,7 @@ least 3 points, below every correct design's worst run; siamese raised to catch 
 deviations from it and from the weakest correct design), and every verdict meets the seed-stability rule of
 ``autograder/calibration.py`` (a kit test checks both). The circle's threshold: the reference's worst run over 20
 seeds minus max(3 points, 2 × its standard deviation). The figures are in docs/calibration.md (measured
-2026-12-06, 2 CPU cores, torch 2.13.0 CPU).
+2026-12-06, 2 CPU cores, torch CPU).
 """
 
 # Project 1: the kit's fixed protocol (Adam, cross-entropy + aux_weight × digit cross-entropies) and the call

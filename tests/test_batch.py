@@ -437,8 +437,10 @@ def test_ctrl_c_stops_the_grading_leaves_a_consistent_store_and_a_rerun_resumes(
     out = tmp_path / "out"
     command = [sys.executable, "-m", "autograder.cli", "grade", str(small_class), "--out", str(out), "--task", TASKS,
                "--jobs", "1", "--no-progress", *NO_SANDBOX]
+    # SIGINT as a terminal gives it: a suite started in the background (`bash .ci/run &`) inherits SIGINT ignored,
+    # and Python leaves an ignored SIGINT ignored (no KeyboardInterrupt) in the command it starts
     proc = subprocess.Popen(command, cwd=KIT_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 300
     while _stored(out) < 1 and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
