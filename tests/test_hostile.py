@@ -261,13 +261,19 @@ def test_the_report_cannot_be_forged(arena, tmp_path):
 
 
 @pytest.mark.slow
-def test_the_forged_report_submission_scores_40_not_100(arena, tmp_path):
-    """The measured case of the issue: project 1 is the reference (plus the forger), project 2 the skeleton."""
+def test_the_forged_report_submission_scores_its_honest_39_not_100(arena, tmp_path):
+    """The measured case of the issue: project 1 is the reference (plus the forger), project 2 the skeleton. The
+    forger's code breaks the allow-list (``p1.rules``, 1 point); under ``--withhold none`` that costs only the rules
+    task, so the honest score is project 1 without ``p1.rules``: 39 (it was 40 before the rules task existed)."""
     root = submission(tmp_path, models_top=attack(arena, FORGE).replace("ESCAPE", repr(ESCAPE)),
                       project2_from=ASSIGNMENTS)
     report, _ = grade(arena, root, tmp_path, tasks=None)
     time.sleep(3)
-    assert json.loads(report["_path"].read_text())["score"] == report["score"] == rubric.core_total() - points_of("p2")
+    lost = {task: got for task, got in points(report).items()
+            if task.startswith("p1.") and got < rubric.BY_ID[task].points}
+    assert lost == {"p1.rules": 0.0}, f"project 1 lost {lost}"
+    assert json.loads(report["_path"].read_text())["score"] == report["score"] == \
+        points_of("p1") - points_of("p1.rules")  # the skeleton's project 2 earns nothing
 
 
 REWRITE = """
