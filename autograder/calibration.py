@@ -35,8 +35,16 @@ def protocol() -> dict:
     return {key: thresholds.P1[key] for key in (*KIT_SETTINGS, *STUDENT_SETTINGS)}
 
 
-def threshold(probe: str) -> float:
-    return cast(dict[str, float], thresholds.P1["thresholds"])[probe]
+def family(root: Path) -> dict[str, Path]:
+    """``family/<design>`` and ``family_faults/<design>`` → the folder holding its ``project1/``, under the kit's
+    ``root`` (the calibration family of ``tests/fixtures``; the reference and the plain fixture are not in it)."""
+    return {f"{group}/{d.name}": d for group in ("family", FAULT.rstrip("/"))
+            for d in sorted((root / "tests" / "fixtures" / group).iterdir()) if (d / "project1").is_dir()}
+
+
+def threshold(probe: str, limits: dict[str, float] | None = None) -> float:
+    """``probe``'s threshold in ``limits``, else in force."""
+    return (limits or cast(dict[str, float], thresholds.P1["thresholds"]))[probe]
 
 
 def retries() -> bool:
@@ -63,11 +71,12 @@ def load(path: Path, want: dict | None = None) -> dict[str, dict[int, dict[str, 
 RETRY = "train_model_retry"  # the logged second run of p1.train_model (thresholds.P1["train_model_runs"])
 
 
-def verdict_value(by_probe: dict[str, float], probe: str) -> float:
+def verdict_value(by_probe: dict[str, float], probe: str, limits: dict[str, float] | None = None) -> float:
     """The figure the suite decides ``probe`` on, from one seed's logged runs: ``p1.train_model``'s first run, or the
-    better of its two runs where the first is below the threshold (a missing second run counts as the first)."""
+    better of its two runs where the first is below the threshold (``limits``', else in force; a missing second run
+    counts as the first)."""
     first = by_probe[probe]
-    if probe == "train_model" and first < threshold(probe) and retries():
+    if probe == "train_model" and first < threshold(probe, limits) and retries():
         return max(first, by_probe.get(RETRY, first))
     return first
 
@@ -107,10 +116,12 @@ def cells(runs: dict[str, dict[int, dict[str, float]]]) -> dict[str, dict[str, C
     return out
 
 
-def caught(seeds: dict[int, dict[str, float]]) -> tuple[int, int]:
-    """(seeds at which a fault fails at least one probe, seeds with every probe measured)."""
+def caught(seeds: dict[int, dict[str, float]], limits: dict[str, float] | None = None) -> tuple[int, int]:
+    """(seeds at which a fault fails at least one probe, seeds with every probe measured), under ``limits``, else
+    the thresholds in force."""
     full = [by_probe for by_probe in seeds.values() if set(PROBES) <= set(by_probe)]
-    return sum(any(verdict_value(by_probe, p) < threshold(p) for p in PROBES) for by_probe in full), len(full)
+    return (sum(any(verdict_value(by_probe, p, limits) < threshold(p, limits) for p in PROBES) for by_probe in full),
+            len(full))
 
 
 def violations(runs: dict[str, dict[int, dict[str, float]]], designs: list[str]) -> list[str]:
@@ -163,31 +174,25 @@ def proposed(runs: dict[str, dict[int, dict[str, float]]]) -> dict[str, float]:
         floors = [min(v) - max(MARGIN, 2 * statistics.pstdev(v)) for seeds in correct.values()
                   if (v := _figures(seeds, probe))]
         out[probe] = math.floor(100 * min(floors) + 1e-9) / 100
-    saved = dict(cast(dict[str, float], thresholds.P1["thresholds"]))
-    try:
-        for fault in sorted(impl for impl in runs if impl.startswith(FAULT)):
-            cast(dict, thresholds.P1["thresholds"]).update(out)
-            hit, seen = caught(runs[fault])
-            if not seen or hit >= AGREE * seen / SEEDS:
-                continue
-            best: tuple[float, str, float] | None = None  # (separation, probe, threshold)
-            for probe in ("baseline", "siamese", "aux"):
-                bad = _figures(runs[fault], probe)
-                mu_f, sd_f = statistics.mean(bad), statistics.pstdev(bad)
-                sides = []
-                for seeds in correct.values():
-                    good = _figures(seeds, probe)
-                    mu_d, sd_d = statistics.mean(good), statistics.pstdev(good)
-                    point = (mu_d * sd_f + mu_f * sd_d) / (sd_d + sd_f)
-                    sides.append(((mu_d - point) / sd_d, point))
-                z, point = min(sides)
-                if best is None or z > best[0]:
-                    best = (z, probe, round(100 * point) / 100)
-            if best is not None and best[0] >= SEPARATION and best[2] > out[best[1]]:
-                out[best[1]] = best[2]
-    finally:
-        cast(dict, thresholds.P1["thresholds"]).clear()
-        cast(dict, thresholds.P1["thresholds"]).update(saved)
+    for fault in sorted(impl for impl in runs if impl.startswith(FAULT)):
+        hit, seen = caught(runs[fault], out)
+        if not seen or hit >= AGREE * seen / SEEDS:
+            continue
+        best: tuple[float, str, float] | None = None  # (separation, probe, threshold)
+        for probe in ("baseline", "siamese", "aux"):
+            bad = _figures(runs[fault], probe)
+            mu_f, sd_f = statistics.mean(bad), statistics.pstdev(bad)
+            sides = []
+            for seeds in correct.values():
+                good = _figures(seeds, probe)
+                mu_d, sd_d = statistics.mean(good), statistics.pstdev(good)
+                point = (mu_d * sd_f + mu_f * sd_d) / (sd_d + sd_f)
+                sides.append(((mu_d - point) / sd_d, point))
+            z, point = min(sides)
+            if best is None or z > best[0]:
+                best = (z, probe, round(100 * point) / 100)
+        if best is not None and best[0] >= SEPARATION and best[2] > out[best[1]]:
+            out[best[1]] = best[2]
     return out
 
 

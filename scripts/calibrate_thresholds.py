@@ -36,65 +36,66 @@ from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: 
 from course.files import append_line, write_json  # noqa: E402
 
 IMPLS = {"solutions": KIT / "solutions", "plain": KIT / "tests" / "fixtures" / "plain"}
-FAMILY = ("family", "family_faults")  # tests/fixtures/<these>/<design>/project1: the calibration family (issue 23)
 PROBES = {"train_kit", "train_student"}  # --only train_model: the student's loop alone
 FIRST_SEED = 1000  # calibration seeds are 1000, 1001, ...; the suite uses others (thresholds.P1["seed"], ...)
 
 
 def p1_runs(impl: Path, seed: int) -> dict[str, float]:
     """Seed ``seed`` run as ``autograder check --seed SEED`` grades: the kit's nets on pairs drawn with ``seed``, the
-    student's train_model on pairs drawn with ``seed + 1``, the nets initialised from ``derived_seed(seed)`` (+ 1)."""
+    student's train_model on pairs drawn with ``seed + 1``, the nets initialised from ``derived_seed(seed)`` (+ 1),
+    and train_model's second run (``seed + 2``) where its first falls short of the threshold."""
     cfg = thresholds.P1
     out = {}
     worker = Worker(impl, "project1")
     try:
-        for probe, nets in (("train_kit", ("baseline", "siamese", "aux")), ("train_student", ("aux",))):
-            if probe not in PROBES:
-                continue
-            offset = 0 if probe == "train_kit" else 1
-            train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
-                cfg["pairs"], seed=seed + offset, data_dir=BUNDLED)  # the suite's data, whatever COURSE_MNIST_DIR says
-            test_input = perturb(test_input, seed + offset)  # the suite's per-grading noise (autograder/integrity.py)
-            for net in nets:
-                data = {"net": net, "train_input": train_input, "train_target": train_target,
-                        "train_classes": train_classes, "test_input": test_input,
-                        "seed": derived_seed(seed) + offset}
-                if probe == "train_kit":
-                    got = worker.call(probe, timeout=600, **data, epochs=cfg["epochs"], batch_size=cfg["batch_size"],
-                                      lr=cfg["lr"], aux_weight=cfg["aux_weight"])
-                    out[net] = float((got["target"] == test_target).double().mean())
-                else:  # the student's loop as written: the kit fixes the epochs and the seed only
-                    got = worker.call(probe, timeout=600, **data, epochs=cfg["train_model_epochs"])
-                    out["train_model"] = float((got["test"]["target"] == test_target).double().mean())
-                    if out["train_model"] < cfg["thresholds"]["train_model"] and cfg["train_model_runs"] > 1:
-                        out["train_model_retry"] = retry_run(worker, seed)
+        if "train_kit" in PROBES:
+            train_input, train_target, train_classes, test_input, test_target = suite_pairs(seed)
+            for net in ("baseline", "siamese", "aux"):
+                got = worker.call("train_kit", timeout=600, net=net, train_input=train_input,
+                                  train_target=train_target, train_classes=train_classes, test_input=test_input,
+                                  seed=derived_seed(seed), epochs=cfg["epochs"], batch_size=cfg["batch_size"],
+                                  lr=cfg["lr"], aux_weight=cfg["aux_weight"])
+                out[net] = float((got["target"] == test_target).double().mean())
+        if "train_student" in PROBES:
+            out["train_model"] = student_run(worker, seed, 1)
+            if out["train_model"] < calibration.threshold("train_model") and calibration.retries():
+                out[calibration.RETRY] = retry_run(worker, seed)
     finally:
         worker.close()
     return out
 
 
-def retry_run(worker, seed: int) -> float:
-    """The second run of ``p1.train_model`` at grading seed ``seed`` (the suite's, when the first falls short):
-    pairs drawn with ``seed + 2``, the net initialised from ``derived_seed(seed) + 2``."""
+def suite_pairs(seed: int):
+    """The suite's data at ``seed``: the bundled subset whatever COURSE_MNIST_DIR says, and the per-grading noise on
+    the test images (autograder/integrity.py); (train input, target, classes, test input, test target)."""
     train_input, train_target, train_classes, test_input, test_target, _ = generate_pair_sets(
-        thresholds.P1["pairs"], seed=seed + 2, data_dir=BUNDLED)
+        thresholds.P1["pairs"], seed=seed, data_dir=BUNDLED)
+    return train_input, train_target, train_classes, perturb(test_input, seed), test_target
+
+
+def student_run(worker, seed: int, attempt: int) -> float:
+    """The student's train_model as written (the kit fixes the epochs and the seed only), run ``attempt`` of grading
+    seed ``seed``: pairs drawn with ``seed + attempt``, the net initialised from ``derived_seed(seed) + attempt``."""
+    train_input, train_target, train_classes, test_input, test_target = suite_pairs(seed + attempt)
     got = worker.call("train_student", timeout=600, net="aux", train_input=train_input, train_target=train_target,
-                      train_classes=train_classes, test_input=perturb(test_input, seed + 2),
-                      seed=derived_seed(seed) + 2, epochs=thresholds.P1["train_model_epochs"])
+                      train_classes=train_classes, test_input=test_input, seed=derived_seed(seed) + attempt,
+                      epochs=thresholds.P1["train_model_epochs"])
     return float((got["test"]["target"] == test_target).double().mean())
+
+
+def retry_run(worker, seed: int) -> float:
+    """The second run of ``p1.train_model`` at grading seed ``seed`` (the suite's, when the first falls short)."""
+    return student_run(worker, seed, 2)
 
 
 def backfill_retries(log: Path, jobs: int) -> int:
     """Run and log the second ``p1.train_model`` run that the suite would make of every logged first run below the
     threshold in force (runs logged before the retry existed, or before the threshold rose), under the protocol in
     force."""
-    impls = {"solutions": IMPLS["solutions"], "plain": IMPLS["plain"],
-             **{f"{group}/{d.name}": d for group in FAMILY for d in (KIT / "tests" / "fixtures" / group).iterdir()
-                if (d / "project1").is_dir()}}
+    impls = {**IMPLS, **calibration.family(KIT)}
     want = calibration.protocol()
-    todo = sorted((impl, seed) for impl, seeds in calibration.load(log, want).items() for seed, runs in seeds.items()
-                  if runs.get("train_model", 1.0) < calibration.threshold("train_model")
-                  and "train_model_retry" not in runs)
+    todo = sorted((impl, seed) for impl, seeds in calibration.load(log, want).items()
+                  for seed in calibration.missing_retries(seeds))
 
     def run(job):
         impl, seed = job
@@ -109,7 +110,7 @@ def backfill_retries(log: Path, jobs: int) -> int:
         for impl, seed, value, took in pool.map(run, todo):
             print(f"{impl} seed {seed}: train_model retry {100 * value:.1f}%  ({took:.1f} s)", flush=True)
             append_line(log, json.dumps({"impl": impl, "project": "project1", "seed": seed, "protocol": want,
-                                         "runs": {"train_model_retry": value}, "seconds": round(took, 1)}))
+                                         "runs": {calibration.RETRY: value}, "seconds": round(took, 1)}))
     return 0
 
 
@@ -193,8 +194,8 @@ def main(argv=None) -> int:
     if args.train_model_epochs is not None:
         thresholds.P1["train_model_epochs"] = args.train_model_epochs
     if args.only == "retries":
-        if not args.log:
-            parser.error("--only retries needs --log FILE.jsonl")
+        if not args.log or not Path(args.log).is_file():
+            parser.error("--only retries needs --log FILE.jsonl, an existing calibration log")
         return backfill_retries(Path(args.log), args.jobs)
     if args.only:
         PROBES.intersection_update({"kit": {"train_kit"}, "train_model": {"train_student"}}[args.only])
@@ -206,8 +207,7 @@ def main(argv=None) -> int:
             parser.error(f"--impl {spec!r}: expected NAME=PATH, PATH a folder holding project1/")
         chosen[name] = Path(path).resolve()
     if args.family:
-        chosen.update({f"{group}/{d.name}": d for group in FAMILY
-                       for d in sorted((KIT / "tests" / "fixtures" / group).iterdir()) if (d / "project1").is_dir()})
+        chosen.update(calibration.family(KIT))
     IMPLS.clear()
     IMPLS.update(chosen)
     jobs = [(impl, "project1", FIRST_SEED + s) for s in range(args.seeds) for impl in IMPLS]
@@ -244,7 +244,7 @@ def main(argv=None) -> int:
     if args.json:
         write_json(args.json, {"seeds": args.seeds, "first_seed": FIRST_SEED, "p1": thresholds.P1,
                                "circle": thresholds.P2_CIRCLE, "summary": summary})
-    faults = {e["impl"] for e in summary if e["impl"].startswith("family_faults/")}
+    faults = {e["impl"] for e in summary if e["impl"].startswith(calibration.FAULT)}
     for fault in sorted(faults):
         caught = [e["probe"] for e in summary if e["impl"] == fault and e["min"] < e["threshold"]]
         print(f"{fault}: " + (f"below threshold in {', '.join(caught)}" if caught else "NOT CAUGHT by any probe"))

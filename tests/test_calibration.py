@@ -15,9 +15,7 @@ from autograder import calibration, thresholds
 KIT = Path(__file__).resolve().parent.parent
 LOG = KIT / "docs" / "calibration-family.jsonl"
 DOC = KIT / "docs" / "calibration.md"
-DESIGNS = ["solutions", "plain", *(f"{group}/{d.name}" for group in ("family", "family_faults")
-                                   for d in sorted((KIT / "tests" / "fixtures" / group).iterdir())
-                                   if (d / "project1").is_dir())]
+DESIGNS = ["solutions", "plain", *calibration.family(KIT)]
 
 
 def test_the_family_meets_the_seed_stability_rule_under_the_protocol_in_force():
