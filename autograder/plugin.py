@@ -178,16 +178,9 @@ def data_seed(config, public: int) -> int:
 def init_seed(config, public: int) -> int:
     """The seed the nets are initialised with (it reaches the worker): ``public`` under the public seed, else one
     derived from the grading seed by a one-way hash, so that the worker never learns the seed of the pairs.
-    :func:`derived_seed` is how the calibration script replays a grading seed."""
+    :func:`seeds.derived_seed` is how the calibration script replays a grading seed."""
     chosen = grading_seed(config)
-    return public if chosen is None else derived_seed(chosen)
-
-
-def derived_seed(seed: int) -> int:
-    """The nets' initialisation seed under grading seed ``seed`` (31 bits of a SHA-256)."""
-    import hashlib
-
-    return int.from_bytes(hashlib.sha256(f"dl-miniprojects init {seed}".encode()).digest()[:4], "big") >> 1
+    return public if chosen is None else seeds.derived_seed(chosen)
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ the grading process they start and the pytest plugin."""
 from __future__ import annotations
 
 import argparse
+import hashlib
 import os
 
 ENV = ("AUTOGRADER_SEED", "AUTOGRADER_DATA_SEED")  # the grading seed from the environment, first found wins
@@ -40,3 +41,9 @@ def from_env() -> int | None:
             except ValueError as exc:
                 raise ValueError(f"${name}: {exc}") from None
     return None
+
+
+def derived_seed(seed: int) -> int:
+    """The nets' initialisation seed under grading seed ``seed`` (31 bits of a SHA-256): what the worker gets, never
+    ``seed`` itself (the pairs' seed stays in the judge)."""
+    return int.from_bytes(hashlib.sha256(f"dl-miniprojects init {seed}".encode()).digest()[:4], "big") >> 1

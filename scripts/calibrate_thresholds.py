@@ -30,7 +30,7 @@ sys.path.insert(0, str(KIT))
 
 from autograder import calibration, thresholds  # noqa: E402
 from autograder.integrity import perturb  # noqa: E402
-from autograder.plugin import derived_seed  # noqa: E402
+from autograder.seeds import derived_seed  # noqa: E402
 from autograder.sandbox.judge import Worker  # noqa: E402
 from course.data import BUNDLED, generate_disc_set, generate_pair_sets  # noqa: E402
 from course.files import append_line, write_json  # noqa: E402

@@ -140,7 +140,7 @@ def test_a_new_seed_is_a_new_grading_digest():
 
 
 def test_the_worker_never_gets_the_seed_of_the_pairs():
-    from autograder.plugin import derived_seed
+    from autograder.seeds import derived_seed
 
     seeds = [derived_seed(s) for s in range(100)]
     assert len(set(seeds)) == 100 and all(0 <= s < 2**31 for s in seeds)
